@@ -1,0 +1,17 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { ServiceModule } from '@app/transport';
+import { IndexerConfig } from './indexer.config';
+import { RegistryModule } from './registry/registry.module';
+
+@Global()
+@Module({})
+export class IndexerModule {
+  static forRoot(config: IndexerConfig): DynamicModule {
+    return {
+      module: IndexerModule,
+      imports: [ServiceModule, RegistryModule],
+      providers: [{ provide: IndexerConfig, useValue: config }],
+      exports: [IndexerConfig],
+    };
+  }
+}

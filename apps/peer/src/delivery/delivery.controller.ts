@@ -1,0 +1,20 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { AddSubscriberDto, PeerInternalPatterns, RemoveSubscriberDto } from '@app/protocol';
+import { DeliveryService } from './delivery.service';
+
+/** Called by subscriber peers on the host. */
+@Controller()
+export class DeliveryController {
+  constructor(private readonly delivery: DeliveryService) {}
+
+  @MessagePattern(PeerInternalPatterns.AddSubscriber)
+  addSubscriber(@Payload() dto: AddSubscriberDto) {
+    return this.delivery.addSubscriber(dto);
+  }
+
+  @MessagePattern(PeerInternalPatterns.RemoveSubscriber)
+  removeSubscriber(@Payload() dto: RemoveSubscriberDto) {
+    return this.delivery.removeSubscriber(dto.topic, dto.peerId);
+  }
+}

@@ -1,0 +1,146 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+} from '@nestjs/common';
+import { IndexerClient } from '@app/client';
+import { ErrorCodes, LookupResult, PubSubError } from '@app/protocol';
+import { wireLimitsFor } from '@app/transport';
+import { LogStore } from '../log/log-store';
+import { PeerConfig } from '../peer.config';
+import { PeerIdentity } from '../peer-identity';
+import { LookupCache } from './lookup-cache';
+
+const MAX_RETRY_DELAY_MS = 2_000;
+
+/**
+ * This peer's link to the indexer: registration (retried until the indexer is
+ * reachable, and repeated whenever the indexer forgets us), heartbeats,
+ * topic claims and cached lookups.
+ */
+@Injectable()
+export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('IndexerLink');
+  private readonly indexer: IndexerClient;
+  private readonly lookups = new LookupCache();
+  private registered = false;
+  private retryDelayMs = 100;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    @Inject(PeerConfig) private readonly config: PeerConfig,
+    private readonly identity: PeerIdentity,
+    private readonly store: LogStore,
+  ) {
+    this.indexer = new IndexerClient({
+      host: config.indexerHost,
+      port: config.indexerPort,
+      requestTimeoutMs: config.requestTimeoutMs,
+      limits: wireLimitsFor(config.maxMessageBytes),
+    });
+  }
+
+  /** Starts registering and, once registered, heartbeating. */
+  start(): void {
+    void this.tick();
+  }
+
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  async lookup(topic: string, fresh = false): Promise<LookupResult> {
+    const cached = fresh ? undefined : this.lookups.get(topic);
+    if (cached) return cached;
+    const result = await this.indexer.lookup(topic);
+    this.lookups.set(result);
+    return result;
+  }
+
+  forget(topic: string): void {
+    this.lookups.forget(topic);
+  }
+
+  async claim(topic: string): Promise<void> {
+    await this.whileRegistered(() => this.indexer.claimTopic(topic, this.identity.peerId));
+  }
+
+  async release(topic: string): Promise<void> {
+    this.lookups.forget(topic);
+    await this.whileRegistered(() => this.indexer.releaseTopic(topic, this.identity.peerId));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.registered) return;
+    try {
+      await this.indexer.unregister(this.identity.peerId);
+      this.logger.log('unregistered from the indexer');
+    } catch (error) {
+      this.logger.warn(`could not unregister: ${(error as Error).message}`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.indexer.close();
+  }
+
+  /** Runs `call`, registering first if the indexer says it does not know us. */
+  private async whileRegistered<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof PubSubError) || error.code !== ErrorCodes.UnknownPeer) throw error;
+      await this.register();
+      return call();
+    }
+  }
+
+  private async register(): Promise<void> {
+    const hosted = this.store.topicsWithRole('hosted');
+    const result = await this.indexer.register(this.identity.host, this.identity.port, hosted);
+    if (!this.registered) {
+      this.logger.log(
+        `registered with the indexer at ${this.indexer.address} as ${result.peerId} (${hosted.length} hosted topic(s))`,
+      );
+    }
+    const rejected = hosted.filter((topic) => !result.topics.includes(topic));
+    if (rejected.length > 0) {
+      this.logger.warn(`the indexer gave these topics to other peers: ${rejected.join(', ')}`);
+    }
+    this.registered = true;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      if (this.registered) {
+        await this.indexer.heartbeat(this.identity.peerId);
+      } else {
+        await this.register();
+      }
+      this.retryDelayMs = 100;
+    } catch (error) {
+      const code = error instanceof PubSubError ? error.code : undefined;
+      if (code === ErrorCodes.UnknownPeer) {
+        this.logger.warn('the indexer no longer knows this peer; registering again');
+        this.registered = false;
+        this.retryDelayMs = 0;
+      } else {
+        if (this.registered || this.retryDelayMs === 100) {
+          this.logger.warn(`indexer unreachable: ${(error as Error).message}; retrying`);
+        }
+        this.registered = false;
+        this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), MAX_RETRY_DELAY_MS);
+      }
+    }
+    if (this.stopped) return;
+    const delay = this.registered ? this.config.heartbeatIntervalMs : this.retryDelayMs;
+    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer.unref();
+  }
+}

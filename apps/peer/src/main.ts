@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { runMain, startService, wireLimitsFor } from '@app/transport';
+import { IndexerLink } from './links/indexer-link';
+import { loadPeerConfig } from './peer.config';
+import { PeerIdentity } from './peer-identity';
+import { PeerModule } from './peer.module';
+
+runMain(async () => {
+  const config = loadPeerConfig();
+  const { app, port } = await startService(PeerModule.forRoot(config), {
+    role: 'peer',
+    host: config.host,
+    port: config.port,
+    limits: wireLimitsFor(config.maxMessageBytes),
+  });
+  // Registration needs the bound port, which is only known now.
+  app.get(PeerIdentity).port = port;
+  app.get(IndexerLink).start();
+});

@@ -1,0 +1,34 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { ServiceModule } from '@app/transport';
+import { ConsumersModule } from './consumers/consumers.module';
+import { DeliveryModule } from './delivery/delivery.module';
+import { LinksModule } from './links/links.module';
+import { LogModule } from './log/log.module';
+import { PeerConfig } from './peer.config';
+import { PeerIdentity } from './peer-identity';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
+import { TopicsModule } from './topics/topics.module';
+
+@Global()
+@Module({})
+export class PeerModule {
+  static forRoot(config: PeerConfig): DynamicModule {
+    return {
+      module: PeerModule,
+      imports: [
+        ServiceModule,
+        LogModule,
+        LinksModule,
+        TopicsModule,
+        SubscriptionsModule,
+        DeliveryModule,
+        ConsumersModule,
+      ],
+      providers: [
+        { provide: PeerConfig, useValue: config },
+        { provide: PeerIdentity, useValue: new PeerIdentity(config.publicHost) },
+      ],
+      exports: [PeerConfig, PeerIdentity],
+    };
+  }
+}

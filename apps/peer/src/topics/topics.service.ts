@@ -1,0 +1,123 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  ErrorCodes,
+  PayloadTooLargeError,
+  PeerPatterns,
+  PeerTopicsResult,
+  PubSubError,
+  PublishResult,
+  TopicExistsError,
+  TopicNotFoundError,
+  TopicResult,
+} from '@app/protocol';
+import { DeliveryService } from '../delivery/delivery.service';
+import { IndexerLink } from '../links/indexer-link';
+import { PeerLinks } from '../links/peer-links';
+import { LogStore } from '../log/log-store';
+import { PeerConfig } from '../peer.config';
+import { PeerIdentity } from '../peer-identity';
+import { SubscriptionsService } from '../subscriptions/subscriptions.service';
+
+/**
+ * Hosting: creating, publishing to and deleting topics. A request for a
+ * topic hosted elsewhere is forwarded to its host, found through the indexer.
+ */
+@Injectable()
+export class TopicsService {
+  private readonly logger = new Logger('Topics');
+
+  constructor(
+    @Inject(PeerConfig) private readonly config: PeerConfig,
+    private readonly identity: PeerIdentity,
+    private readonly store: LogStore,
+    private readonly indexer: IndexerLink,
+    private readonly links: PeerLinks,
+    private readonly delivery: DeliveryService,
+    private readonly subscriptions: SubscriptionsService,
+  ) {}
+
+  async create(topic: string): Promise<TopicResult> {
+    if (this.store.get(topic)?.role === 'hosted') {
+      throw new TopicExistsError(topic, this.identity.peerId);
+    }
+    await this.indexer.claim(topic);
+    // A replica left from a host that vanished without telling us is stale.
+    await this.subscriptions.topicDeleted(topic);
+    this.store.open(topic, 'hosted');
+    this.logger.log(`topic '${topic}' created`);
+    return { status: 'success', message: `Topic '${topic}' created`, topic };
+  }
+
+  async publish(topic: string, message: string): Promise<PublishResult> {
+    const sizeBytes = Buffer.byteLength(message, 'utf8');
+    if (sizeBytes > this.config.maxMessageBytes) {
+      throw new PayloadTooLargeError(sizeBytes, this.config.maxMessageBytes);
+    }
+    const stored = this.store.get(topic);
+    if (stored?.role === 'hosted') {
+      const { offset } = this.store.append(topic, stored.log, message);
+      return {
+        status: 'success',
+        message: `Message published on topic '${topic}'`,
+        topic,
+        offset,
+      };
+    }
+    return this.forwardToHost(topic, PeerPatterns.Publish, { topic, message }, sizeBytes);
+  }
+
+  async delete(topic: string): Promise<TopicResult> {
+    if (this.store.get(topic)?.role !== 'hosted') {
+      return this.forwardToHost(topic, PeerPatterns.DeleteTopic, { topic }, 0);
+    }
+    try {
+      await this.indexer.release(topic);
+    } catch (error) {
+      // An indexer that lost or reassigned the name must not keep us hosting it.
+      if (!(error instanceof PubSubError) || error.code === ErrorCodes.PeerUnavailable) throw error;
+      this.logger.warn(`indexer refused to release '${topic}' (${error.message}); deleting locally`);
+    }
+    this.delivery.topicDeleted(topic);
+    await this.store.drop(topic);
+    this.logger.log(`topic '${topic}' deleted`);
+    return { status: 'success', message: `Topic '${topic}' deleted`, topic };
+  }
+
+  list(): PeerTopicsResult {
+    const hosted = this.store.topicsWithRole('hosted').map((topic) => ({
+      topic,
+      nextOffset: this.store.get(topic)?.log.nextOffset ?? 0,
+      subscribers: this.delivery.subscribersOf(topic),
+    }));
+    return {
+      status: 'success',
+      message: `${hosted.length} hosted topic(s)`,
+      peerId: this.identity.peerId,
+      hosted,
+      subscribed: this.subscriptions.subscriptions(),
+    };
+  }
+
+  /**
+   * Sends a request to the topic's host. A cached host that has gone away or
+   * no longer has the topic is looked up once more before giving up.
+   */
+  private async forwardToHost<T>(topic: string, pattern: string, data: object, weight: number): Promise<T> {
+    let host = await this.indexer.lookup(topic);
+    for (let attempt = 0; ; attempt++) {
+      if (host.peerId === this.identity.peerId) throw new TopicNotFoundError(topic);
+      try {
+        return await this.links.to(host.host, host.port).request<T>(pattern, data, weight);
+      } catch (error) {
+        const stale =
+          error instanceof PubSubError &&
+          (error.code === ErrorCodes.PeerUnavailable || error.code === ErrorCodes.TopicNotFound);
+        if (!stale || attempt > 0) throw error;
+        this.indexer.forget(topic);
+        const previous = host.peerId;
+        host = await this.indexer.lookup(topic, true);
+        if (host.peerId === previous && error.code === ErrorCodes.PeerUnavailable) throw error;
+      }
+    }
+  }
+}

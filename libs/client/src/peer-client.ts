@@ -1,0 +1,81 @@
+import {
+  PeerPatterns,
+  PeerTopicsResult,
+  PublishResult,
+  PullResult,
+  StartPosition,
+  SubscribeResult,
+  TopicResult,
+} from '@app/protocol';
+import { ConnectionOptions, RpcConnection } from './rpc-connection';
+
+export interface PullOptions {
+  /** Named position on this peer; each consumer sees every message once. */
+  consumer?: string;
+  /** At most this many messages (server default 100, maximum 1000). */
+  max?: number;
+  /** Read from this offset without moving the consumer's position. */
+  fromOffset?: number;
+  /** Wait up to this long for a message when none is pending. */
+  waitMs?: number;
+}
+
+/**
+ * What a user calls on a peer. Every method resolves with the success reply
+ * or rejects with a PubSubError carrying the stable error `code`.
+ *
+ *   const peer = new PeerClient({ host: 'localhost', port: 5555 });
+ *   await peer.createTopic('Sports');
+ *   const { offset } = await peer.publish('Sports', 'Football match tonight!');
+ */
+export class PeerClient {
+  private readonly connection: RpcConnection;
+
+  constructor(options: ConnectionOptions) {
+    this.connection = new RpcConnection(options);
+  }
+
+  get address(): string {
+    return this.connection.address;
+  }
+
+  createTopic(topic: string): Promise<TopicResult> {
+    return this.connection.request(PeerPatterns.CreateTopic, { topic });
+  }
+
+  deleteTopic(topic: string): Promise<TopicResult> {
+    return this.connection.request(PeerPatterns.DeleteTopic, { topic });
+  }
+
+  subscribe(topic: string, from?: StartPosition): Promise<SubscribeResult> {
+    return this.connection.request(
+      PeerPatterns.Subscribe,
+      from === undefined ? { topic } : { topic, from },
+    );
+  }
+
+  unsubscribe(topic: string): Promise<TopicResult> {
+    return this.connection.request(PeerPatterns.Unsubscribe, { topic });
+  }
+
+  publish(topic: string, message: string): Promise<PublishResult> {
+    return this.connection.request(PeerPatterns.Publish, { topic, message }, message.length);
+  }
+
+  pull(topic: string, options: PullOptions = {}): Promise<PullResult> {
+    return this.connection.request(PeerPatterns.Pull, { topic, ...options });
+  }
+
+  listTopics(): Promise<PeerTopicsResult> {
+    return this.connection.request(PeerPatterns.ListTopics, {});
+  }
+
+  /** Sends any pattern as is; for tools and tests that probe the contract. */
+  send<T>(pattern: string, data: unknown): Promise<T> {
+    return this.connection.request(pattern, data);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}

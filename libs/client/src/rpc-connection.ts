@@ -1,0 +1,116 @@
+import { ClientTCP } from '@nestjs/microservices';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  ErrorCodes,
+  PeerUnavailableError,
+  PubSubError,
+  isErrorReply,
+} from '@app/protocol';
+import { WireLimits, createWireSocketClass, wireLimitsFor } from '@app/transport';
+import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  /** A request with no reply after this long fails with PEER_UNAVAILABLE. */
+  requestTimeoutMs?: number;
+  /** Frame limits; defaults fit the default 1 MiB message limit. */
+  limits?: WireLimits;
+  /**
+   * Bytes of requests allowed in flight on the one socket. Nest's JSON socket
+   * stops reading while its own writes are backed up, so two ends pushing many
+   * large frames at each other can both stop reading and deadlock. Requests
+   * past this budget wait their turn instead.
+   */
+  maxInFlightBytes?: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+const DEFAULT_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One long-lived TCP connection to a peer or the indexer, over Nest's
+ * ClientTCP. Concurrent requests share the socket; a closed socket is
+ * reopened by the next request. Every failure comes out as a PubSubError:
+ * the server's own error reply with its code, or PEER_UNAVAILABLE when the
+ * other end cannot be reached or does not answer in time.
+ */
+export class RpcConnection {
+  readonly address: string;
+  private readonly client: ClientTCP;
+  private readonly requestTimeoutMs: number;
+  private readonly maxInFlightBytes: number;
+  private inFlightBytes = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(options: ConnectionOptions) {
+    this.address = `${options.host}:${options.port}`;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+    this.client = new ClientTCP({
+      host: options.host,
+      port: options.port,
+      socketClass: createWireSocketClass(
+        options.limits ?? wireLimitsFor(DEFAULT_MAX_MESSAGE_BYTES),
+      ),
+    });
+  }
+
+  /**
+   * Sends one request and resolves with its reply. `weightBytes` is the
+   * request's rough size, counted against the in-flight budget.
+   */
+  async request<T>(pattern: string, data: unknown, weightBytes = 0): Promise<T> {
+    if (weightBytes > 0) await this.acquire(weightBytes);
+    try {
+      return await firstValueFrom(
+        this.client.send<T>(pattern, data).pipe(timeout(this.requestTimeoutMs)),
+      );
+    } catch (error) {
+      throw this.toPubSubError(error);
+    } finally {
+      if (weightBytes > 0) this.release(weightBytes);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private toPubSubError(error: unknown): PubSubError {
+    if (error instanceof PubSubError) return error;
+    if (isErrorReply(error)) return PubSubError.fromReply(error);
+    if (error instanceof TimeoutError) {
+      return new PeerUnavailableError(this.address, `no reply within ${this.requestTimeoutMs} ms`);
+    }
+    const message =
+      typeof error === 'object' && error !== null && 'message' in error
+        ? String((error as { message: unknown }).message)
+        : String(error);
+    // Nest's own refusal of an unknown pattern arrives as {status, err/message}.
+    if (typeof error === 'object' && error !== null && (error as { status?: unknown }).status === 'error') {
+      return new PubSubError(ErrorCodes.UnknownCommand, message);
+    }
+    return new PeerUnavailableError(this.address, message);
+  }
+
+  private acquire(weight: number): Promise<void> {
+    // A single request larger than the budget still goes, alone.
+    if (this.inFlightBytes === 0 || this.inFlightBytes + weight <= this.maxInFlightBytes) {
+      this.inFlightBytes += weight;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.inFlightBytes += weight;
+        resolve();
+      }),
+    );
+  }
+
+  private release(weight: number): void {
+    this.inFlightBytes -= weight;
+    const next = this.waiting.shift();
+    if (next) next();
+  }
+}

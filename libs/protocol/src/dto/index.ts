@@ -1,0 +1,3 @@
+export * from './validators';
+export * from './indexer.dto';
+export * from './peer.dto';

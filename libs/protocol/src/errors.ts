@@ -1,0 +1,129 @@
+/**
+ * Error codes are the stable part of an error reply; messages are for humans
+ * and may change. Every failure a caller can see carries one of these.
+ */
+export const ErrorCodes = {
+  ValidationFailed: 'VALIDATION_FAILED',
+  TopicNotFound: 'TOPIC_NOT_FOUND',
+  TopicExists: 'TOPIC_EXISTS',
+  NotSubscribed: 'NOT_SUBSCRIBED',
+  NotOwner: 'NOT_OWNER',
+  PeerUnavailable: 'PEER_UNAVAILABLE',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  UnknownPeer: 'UNKNOWN_PEER',
+  UnknownCommand: 'UNKNOWN_COMMAND',
+  Internal: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The one shape every failure has on the wire. */
+export interface ErrorReply {
+  status: 'error';
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+export function isErrorReply(value: unknown): value is ErrorReply {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as ErrorReply).status === 'error' &&
+    typeof (value as ErrorReply).code === 'string' &&
+    typeof (value as ErrorReply).message === 'string'
+  );
+}
+
+/**
+ * Base class of every domain error. Servers throw it and one exception filter
+ * turns it into an ErrorReply; clients rebuild it from an ErrorReply so callers
+ * can branch on `code` (or `instanceof`) instead of parsing messages.
+ */
+export class PubSubError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'PubSubError';
+  }
+
+  toReply(): ErrorReply {
+    const reply: ErrorReply = {
+      status: 'error',
+      code: this.code,
+      message: this.message,
+    };
+    if (this.details !== undefined) reply.details = this.details;
+    return reply;
+  }
+
+  static fromReply(reply: ErrorReply): PubSubError {
+    return new PubSubError(reply.code, reply.message, reply.details);
+  }
+}
+
+export class ValidationFailedError extends PubSubError {
+  constructor(message: string, details?: unknown) {
+    super(ErrorCodes.ValidationFailed, message, details);
+  }
+}
+
+export class TopicNotFoundError extends PubSubError {
+  constructor(topic: string) {
+    super(ErrorCodes.TopicNotFound, `Topic '${topic}' not found`);
+  }
+}
+
+export class TopicExistsError extends PubSubError {
+  constructor(topic: string, hostPeer?: string) {
+    super(
+      ErrorCodes.TopicExists,
+      hostPeer
+        ? `Topic '${topic}' already exists on peer ${hostPeer}`
+        : `Topic '${topic}' already exists`,
+    );
+  }
+}
+
+export class NotSubscribedError extends PubSubError {
+  constructor(topic: string) {
+    super(
+      ErrorCodes.NotSubscribed,
+      `This peer neither hosts nor subscribes to topic '${topic}'`,
+    );
+  }
+}
+
+export class NotOwnerError extends PubSubError {
+  constructor(topic: string, peerId: string) {
+    super(
+      ErrorCodes.NotOwner,
+      `Peer ${peerId} does not host topic '${topic}'`,
+    );
+  }
+}
+
+export class PeerUnavailableError extends PubSubError {
+  constructor(peer: string, reason: string) {
+    super(ErrorCodes.PeerUnavailable, `Peer ${peer} is unavailable: ${reason}`);
+  }
+}
+
+export class PayloadTooLargeError extends PubSubError {
+  constructor(sizeBytes: number, limitBytes: number) {
+    super(
+      ErrorCodes.PayloadTooLarge,
+      `Message is ${sizeBytes} bytes; the limit is ${limitBytes} bytes`,
+      { sizeBytes, limitBytes },
+    );
+  }
+}
+
+export class UnknownPeerError extends PubSubError {
+  constructor(peerId: string) {
+    super(ErrorCodes.UnknownPeer, `Peer ${peerId} is not registered`);
+  }
+}

@@ -1,0 +1,5 @@
+export * from './patterns';
+export * from './errors';
+export * from './results';
+export * from './dto';
+export * from './limits';

@@ -1,0 +1,41 @@
+/**
+ * Every message pattern the system speaks. Nothing outside this library
+ * spells a pattern as a string literal.
+ */
+export const IndexerPatterns = {
+  Register: 'register',
+  Unregister: 'unregister',
+  Heartbeat: 'heartbeat',
+  Lookup: 'lookup',
+  CreateTopic: 'create_topic',
+  DeleteTopic: 'delete_topic',
+  ListTopics: 'list_topics',
+  ListPeers: 'list_peers',
+} as const;
+
+export const PeerPatterns = {
+  CreateTopic: 'create_topic',
+  Subscribe: 'subscribe',
+  Unsubscribe: 'unsubscribe',
+  Publish: 'publish',
+  Pull: 'pull',
+  DeleteTopic: 'delete_topic',
+  ListTopics: 'list_topics',
+} as const;
+
+/**
+ * Patterns one peer sends another. They are not part of the user-facing
+ * surface: the bare-JSON (ncat) gateway never dispatches to them.
+ */
+export const PeerInternalPatterns = {
+  AddSubscriber: 'peer.add_subscriber',
+  RemoveSubscriber: 'peer.remove_subscriber',
+  Deliver: 'peer.deliver',
+  TopicDeleted: 'peer.topic_deleted',
+} as const;
+
+export type IndexerPattern =
+  (typeof IndexerPatterns)[keyof typeof IndexerPatterns];
+export type PeerPattern = (typeof PeerPatterns)[keyof typeof PeerPatterns];
+export type PeerInternalPattern =
+  (typeof PeerInternalPatterns)[keyof typeof PeerInternalPatterns];

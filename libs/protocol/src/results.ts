@@ -1,0 +1,96 @@
+/**
+ * Success replies. Every one carries `status: 'success'` and a human message
+ * in the style of the system this one replaces, plus typed fields.
+ */
+export interface SuccessReply {
+  status: 'success';
+  message: string;
+}
+
+export interface PeerAddress {
+  peerId: string;
+  host: string;
+  port: number;
+}
+
+export interface RegisterResult extends SuccessReply {
+  peerId: string;
+  /** Topics now held for this peer at the indexer. */
+  topics: string[];
+}
+
+export interface HeartbeatResult extends SuccessReply {
+  peerId: string;
+}
+
+export interface LookupResult extends SuccessReply, PeerAddress {
+  topic: string;
+}
+
+export interface ClaimResult extends SuccessReply {
+  topic: string;
+  peerId: string;
+}
+
+export interface TopicListResult extends SuccessReply {
+  topics: Array<{ topic: string; peerId: string }>;
+}
+
+export interface PeerListResult extends SuccessReply {
+  peers: Array<PeerAddress & { topics: string[]; lastSeenAt: number }>;
+}
+
+export interface TopicResult extends SuccessReply {
+  topic: string;
+}
+
+export interface SubscribeResult extends SuccessReply {
+  topic: string;
+  hostPeer: string;
+  /** The first offset this peer will receive. */
+  startOffset: number;
+}
+
+export interface PublishResult extends SuccessReply {
+  topic: string;
+  offset: number;
+}
+
+export interface PulledMessage {
+  offset: number;
+  message: string;
+  /** Milliseconds since the epoch, stamped by the host on append. */
+  publishedAt: number;
+}
+
+export interface PullResult extends SuccessReply {
+  topic: string;
+  consumer: string;
+  messages: PulledMessage[];
+  /** The offset the next pull of this consumer starts from. */
+  nextOffset: number;
+  /**
+   * Messages the consumer never saw because retention removed them before it
+   * pulled; 0 when nothing was skipped.
+   */
+  skipped: number;
+}
+
+export interface PeerTopicsResult extends SuccessReply {
+  peerId: string;
+  hosted: Array<{ topic: string; nextOffset: number; subscribers: string[] }>;
+  subscribed: Array<{ topic: string; hostPeer: string; nextOffset: number }>;
+}
+
+// ---- peer to peer ----------------------------------------------------------
+
+export interface AddSubscriberResult extends SuccessReply {
+  topic: string;
+  startOffset: number;
+}
+
+export interface DeliverResult extends SuccessReply {
+  topic: string;
+  /** Highest offset the subscriber now holds; the host resumes after it. */
+  ackedOffset: number;
+}

@@ -1,0 +1,68 @@
+import { ConsoleLogger, DynamicModule, INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import type { AddressInfo, Server } from 'net';
+import { ConfigError } from './config';
+import { InFlightRequests } from './in-flight';
+import { WireLimits } from './wire-limits';
+import { createWireSocketClass } from './wire-socket';
+
+export interface ServiceOptions {
+  /** `indexer` or `peer`: with the port, prefixes every log line. */
+  role: string;
+  host: string;
+  port: number;
+  limits: WireLimits;
+}
+
+export interface RunningService {
+  app: INestMicroservice;
+  /** The bound port: differs from the configured one when that was 0. */
+  port: number;
+}
+
+export function createLogger(role: string, port: number): ConsoleLogger {
+  return new ConsoleLogger({
+    prefix: `${role}:${port}`,
+    colors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  });
+}
+
+/**
+ * Starts one TCP microservice the way both apps need it: our framing limits
+ * and socket options, and a SIGTERM that drains and exits 0.
+ */
+export async function startService(
+  module: DynamicModule,
+  options: ServiceOptions,
+): Promise<RunningService> {
+  const logger = createLogger(options.role, options.port);
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
+    transport: Transport.TCP,
+    options: {
+      host: options.host,
+      port: options.port,
+      socketClass: createWireSocketClass(options.limits),
+    },
+    logger,
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  await app.listen();
+  const server = app.unwrap<Server>();
+  app.get(InFlightRequests).attach(server);
+  const port = (server.address() as AddressInfo).port;
+  logger.log(`listening on ${options.host}:${port}`, options.role);
+  return { app, port };
+}
+
+/** Runs `main`, turning a configuration error into exit code 2. */
+export function runMain(main: () => Promise<unknown>): void {
+  main().catch((error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,22 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { InFlightRequests } from './in-flight';
+import { RpcErrorFilter } from './rpc-error.filter';
+import { PayloadValidationPipe } from './validation.pipe';
+
+/**
+ * What every microservice here shares: payload validation, the error filter
+ * and in-flight tracking for a graceful shutdown. Imported once by each app's
+ * root module.
+ */
+@Global()
+@Module({
+  providers: [
+    InFlightRequests,
+    { provide: APP_PIPE, useClass: PayloadValidationPipe },
+    { provide: APP_FILTER, useClass: RpcErrorFilter },
+    { provide: APP_INTERCEPTOR, useExisting: InFlightRequests },
+  ],
+  exports: [InFlightRequests],
+})
+export class ServiceModule {}

@@ -1,0 +1,37 @@
+import { IndexerClient, PeerClient } from '@app/client';
+import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './processes';
+
+export interface Cluster {
+  indexer: ServiceProcess;
+  peers: ServiceProcess[];
+  indexerClient: IndexerClient;
+  /** One client per peer, same order as `peers`. */
+  clients: PeerClient[];
+  stop(): Promise<void>;
+}
+
+/** An indexer and `peerCount` peers as real processes on free loopback ports. */
+export async function startCluster(
+  peerCount: number,
+  options: { peerArgs?: string[]; indexerArgs?: string[] } = {},
+): Promise<Cluster> {
+  const indexer = await indexerProcess(options.indexerArgs).start();
+  const peers = await Promise.all(
+    Array.from({ length: peerCount }, (_, i) =>
+      startRegisteredPeer(peerProcess(`peer${i + 1}`, indexer.port, options.peerArgs)),
+    ),
+  );
+  const indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+  const clients = peers.map((peer) => new PeerClient({ host: '127.0.0.1', port: peer.port }));
+  return {
+    indexer,
+    peers,
+    indexerClient,
+    clients,
+    async stop() {
+      await Promise.all([...clients, indexerClient].map((client) => client.close()));
+      await Promise.all(peers.map((peer) => peer.stop()));
+      await indexer.stop();
+    },
+  };
+}
