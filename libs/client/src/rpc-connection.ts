@@ -83,14 +83,12 @@ export class RpcConnection {
     if (error instanceof TimeoutError) {
       return new PeerUnavailableError(this.address, `no reply within ${this.requestTimeoutMs} ms`);
     }
-    const message =
-      typeof error === 'object' && error !== null && 'message' in error
-        ? String((error as { message: unknown }).message)
-        : String(error);
-    // Nest's own refusal of an unknown pattern arrives as {status, err/message}.
-    if (typeof error === 'object' && error !== null && (error as { status?: unknown }).status === 'error') {
-      return new PubSubError(ErrorCodes.UnknownCommand, message);
+    // Nest's server refuses an unknown pattern with a bare string error.
+    if (typeof error === 'string') {
+      const code = error.includes('no matching message handler') ? ErrorCodes.UnknownCommand : ErrorCodes.Internal;
+      return new PubSubError(code, error);
     }
+    const message = error instanceof Error ? error.message : String(error);
     return new PeerUnavailableError(this.address, message);
   }
 
