@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { IndexerBareCommands } from '@app/protocol';
 import { runMain, startService, wireLimitsFor } from '@app/transport';
 import { loadIndexerConfig } from './indexer.config';
 import { IndexerModule } from './indexer.module';
@@ -10,5 +11,6 @@ runMain(async () => {
     host: config.host,
     port: config.port,
     limits: wireLimitsFor(config.maxMessageBytes),
+    bareCommands: IndexerBareCommands,
   });
 });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { PeerBareCommands } from '@app/protocol';
 import { runMain, startService, wireLimitsFor } from '@app/transport';
 import { IndexerLink } from './links/indexer-link';
 import { loadPeerConfig } from './peer.config';
@@ -12,6 +13,7 @@ runMain(async () => {
     host: config.host,
     port: config.port,
     limits: wireLimitsFor(config.maxMessageBytes),
+    bareCommands: PeerBareCommands,
   });
   // Registration needs the bound port, which is only known now.
   app.get(PeerIdentity).port = port;

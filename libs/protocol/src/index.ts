@@ -3,3 +3,4 @@ export * from './errors';
 export * from './results';
 export * from './dto';
 export * from './limits';
+export * from './bare-commands';

@@ -2,10 +2,11 @@ import { ConsoleLogger, DynamicModule, INestMicroservice } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import type { AddressInfo, Server } from 'net';
+import { BareCommandTable } from '@app/protocol';
 import { ConfigError } from './config';
 import { InFlightRequests } from './in-flight';
 import { WireLimits } from './wire-limits';
-import { createWireSocketClass } from './wire-socket';
+import { createServerWireSocketClass } from './server-wire-socket';
 
 export interface ServiceOptions {
   /** `indexer` or `peer`: with the port, prefixes every log line. */
@@ -13,6 +14,8 @@ export interface ServiceOptions {
   host: string;
   port: number;
   limits: WireLimits;
+  /** The original's bare JSON commands this service answers on the same port. */
+  bareCommands: BareCommandTable;
 }
 
 export interface RunningService {
@@ -42,7 +45,7 @@ export async function startService(
     options: {
       host: options.host,
       port: options.port,
-      socketClass: createWireSocketClass(options.limits),
+      socketClass: createServerWireSocketClass(options.limits, options.bareCommands),
     },
     logger,
   });
