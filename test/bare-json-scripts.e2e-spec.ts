@@ -94,6 +94,25 @@ describe('bare JSON commands in the style of the original scripts', () => {
     await client.close();
   });
 
+  it('answers thousands of commands pipelined in one write, in order', async () => {
+    const client = await BareJsonClient.connect(hostPort);
+    expect(await client.request({ command: 'create_topic', topic: 'Pipelined' })).toMatchObject({
+      status: 'success',
+    });
+    // Far more than one read: the server pauses reading while commands wait
+    // and must resume, or this hangs.
+    const count = 3000;
+    client.send(
+      Array.from({ length: count }, (_, i) =>
+        JSON.stringify({ command: 'publish', topic: 'Pipelined', message: `p${i}` }),
+      ).join(''),
+    );
+    const offsets: number[] = [];
+    for (let i = 0; i < count; i++) offsets.push((await client.nextReply()).offset);
+    expect(offsets).toEqual(Array.from({ length: count }, (_, i) => i));
+    await client.close();
+  });
+
   it('round-trips messages longer than 1 KiB and of 100 KiB through subscriber peers', async () => {
     expect(await ncat(hostPort, '{"command": "create_topic", "topic": "Long"}\n')).toContain(
       '"status":"success"',
