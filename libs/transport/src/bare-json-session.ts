@@ -108,6 +108,9 @@ export class BareJsonSession {
       );
       this.finished = true;
       this.clearIncompleteTimer();
+      // Keep reading (and discarding) so the client's FIN is seen and the
+      // connection can close, even if reading was paused behind a backlog.
+      this.socket.resume();
       this.fail(new Error(`Bare JSON: ${message}`), { destroy: false });
     }
   }
