@@ -47,7 +47,8 @@ export class BareJsonSession {
   }
 
   receive(chunk: Buffer): void {
-    this.queue.push(...this.scanner.push(chunk));
+    // One read can hold tens of thousands of tiny commands: no spread.
+    for (const item of this.scanner.push(chunk)) this.queue.push(item);
     this.pump();
     this.refreshIncompleteTimer();
   }
