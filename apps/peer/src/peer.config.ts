@@ -1,6 +1,17 @@
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@app/protocol';
 import { SettingSource, loadConfig } from '@app/transport';
+
+/**
+ * When an acknowledged message reaches stable storage. Every publish is
+ * written to the log file before it is acknowledged, so it survives the
+ * process being killed either way; what a power loss may take differs.
+ */
+export const FsyncPolicies = ['always', 'interval'] as const;
+export type FsyncPolicy = (typeof FsyncPolicies)[number];
+
+const MiB = 1024 * 1024;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class PeerConfig {
   /** Bind address. */
@@ -46,10 +57,44 @@ export class PeerConfig {
   @Min(50)
   heartbeatIntervalMs: number = 2_000;
 
-  /** Messages a topic log keeps before the oldest are dropped. */
+  /**
+   * Where the logs and their state live. Defaults to ./data/peer-<port>; a
+   * peer on port 0 without one gets a temporary directory (see loadPeerConfig).
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, 4096)
+  dataDir?: string;
+
+  /** `always`: fdatasync before every acknowledgement. `interval`: every fsyncIntervalMs. */
+  @IsIn(FsyncPolicies)
+  fsync: FsyncPolicy = 'interval';
+
   @IsInt()
   @Min(1)
-  retentionMessages: number = 100_000;
+  @Max(60_000)
+  fsyncIntervalMs: number = 1_000;
+
+  /** A log file (segment) is rolled at this size; retention removes whole segments. */
+  @IsInt()
+  @Min(4096)
+  @Max(1024 * MiB)
+  segmentBytes: number = 16 * MiB;
+
+  /** Per topic log: messages kept (at least; whole segments go). */
+  @IsInt()
+  @Min(1)
+  retentionMessages: number = 1_000_000;
+
+  /** Per topic log: bytes on disk kept (at least; whole segments go). */
+  @IsInt()
+  @Min(4096)
+  retentionBytes: number = 1024 * MiB;
+
+  /** Per topic log: a segment goes once all its messages are older than this. */
+  @IsInt()
+  @Min(1_000)
+  retentionMs: number = 7 * DAY_MS;
 
   /** The advertised host, falling back to the bind address. */
   get publicHost(): string {
@@ -67,9 +112,20 @@ const sources: Record<Exclude<keyof PeerConfig, 'publicHost'>, SettingSource> = 
   maxMessageBytes: { env: 'MAX_MESSAGE_BYTES', flags: ['max-message-bytes'] },
   requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', flags: ['request-timeout-ms'] },
   heartbeatIntervalMs: { env: 'HEARTBEAT_INTERVAL_MS', flags: ['heartbeat-interval-ms'] },
+  dataDir: { env: 'DATA_DIR', flags: ['data-dir'] },
+  fsync: { env: 'FSYNC', flags: ['fsync'] },
+  fsyncIntervalMs: { env: 'FSYNC_INTERVAL_MS', flags: ['fsync-interval-ms'] },
+  segmentBytes: { env: 'SEGMENT_BYTES', flags: ['segment-bytes'] },
   retentionMessages: { env: 'RETENTION_MESSAGES', flags: ['retention-messages'] },
+  retentionBytes: { env: 'RETENTION_BYTES', flags: ['retention-bytes'] },
+  retentionMs: { env: 'RETENTION_MS', flags: ['retention-ms'] },
 };
 
 export function loadPeerConfig(argv?: string[], env?: NodeJS.ProcessEnv): PeerConfig {
-  return loadConfig(PeerConfig, sources as Record<keyof PeerConfig & string, SettingSource>, argv, env);
+  const config = loadConfig(PeerConfig, sources as Record<keyof PeerConfig & string, SettingSource>, argv, env);
+  // A fixed port is the peer's identity across restarts, so it names the
+  // default directory. On port 0 the next start is a different peer: it gets
+  // a temporary directory (LogStore), rather than one shared by every such peer.
+  if (config.dataDir === undefined && config.port !== 0) config.dataDir = `data/peer-${config.port}`;
+  return config;
 }

@@ -89,7 +89,9 @@ export class RpcConnection {
       return new PubSubError(code, error);
     }
     const message = error instanceof Error ? error.message : String(error);
-    return new PeerUnavailableError(this.address, message);
+    // Refused means nothing was sent: the caller may retry without risking a duplicate.
+    const refused = (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
+    return new PeerUnavailableError(this.address, message, refused ? { unsent: true } : undefined);
   }
 
   private acquire(weight: number): Promise<void> {

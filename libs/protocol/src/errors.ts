@@ -106,10 +106,27 @@ export class NotOwnerError extends PubSubError {
   }
 }
 
+export interface PeerUnavailableDetails {
+  /**
+   * True when the request certainly never reached the peer (the connection
+   * was refused), so sending it again cannot apply it twice.
+   */
+  unsent: boolean;
+}
+
 export class PeerUnavailableError extends PubSubError {
-  constructor(peer: string, reason: string) {
-    super(ErrorCodes.PeerUnavailable, `Peer ${peer} is unavailable: ${reason}`);
+  constructor(peer: string, reason: string, details?: PeerUnavailableDetails) {
+    super(ErrorCodes.PeerUnavailable, `Peer ${peer} is unavailable: ${reason}`, details);
   }
+}
+
+/** Whether `error` says the request never left: safe to retry a publish. */
+export function isUnsent(error: unknown): boolean {
+  return (
+    error instanceof PubSubError &&
+    error.code === ErrorCodes.PeerUnavailable &&
+    (error.details as PeerUnavailableDetails | undefined)?.unsent === true
+  );
 }
 
 export class PayloadTooLargeError extends PubSubError {

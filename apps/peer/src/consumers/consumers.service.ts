@@ -1,21 +1,24 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { NotSubscribedError, PullDto, PullResult } from '@app/protocol';
 import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
 
 const DEFAULT_CONSUMER = 'default';
 const DEFAULT_PULL_MAX = 100;
+/** The journal (per topic) that keeps each consumer's next offset. */
+const CONSUMERS_JOURNAL = 'consumers';
 
 /**
  * Local consumers: each named consumer has a position per topic on this peer
- * and pulls what lies past it, in offset order, once.
+ * and pulls what lies past it, in offset order, once. Positions are journaled
+ * with the topic before the pull replies, so a restart (even kill -9) neither
+ * repeats nor skips a message for a consumer.
  */
 @Injectable()
-export class ConsumersService implements OnModuleInit {
-  /** topic -> consumer -> next offset to hand out. */
-  private readonly positions = new Map<string, Map<string, number>>();
+export class ConsumersService implements OnModuleInit, OnModuleDestroy {
   /** Long polls parked until their topic grows or goes away. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  private closing = false;
 
   constructor(
     @Inject(PeerConfig) private readonly config: PeerConfig,
@@ -24,34 +27,44 @@ export class ConsumersService implements OnModuleInit {
 
   onModuleInit(): void {
     this.store.onAppend((topic) => this.wakeWaiters(topic));
-    this.store.onDrop((topic) => {
-      this.positions.delete(topic);
-      this.wakeWaiters(topic);
-    });
+    this.store.onDrop((topic) => this.wakeWaiters(topic));
+  }
+
+  /** Parked long polls answer now, so shutdown does not wait out their waitMs. */
+  onModuleDestroy(): void {
+    this.closing = true;
+    for (const topic of this.waiters.keys()) this.wakeWaiters(topic);
   }
 
   async pull(dto: PullDto): Promise<PullResult> {
     const result = this.read(dto);
-    if (result.messages.length > 0 || !dto.waitMs) return result;
+    if (result.messages.length > 0 || !dto.waitMs || this.closing) return result;
     await this.waitForAppend(dto.topic, dto.waitMs);
     return this.read(dto);
   }
 
+  /**
+   * Reads from the consumer's position (or `fromOffset`, without moving it).
+   * `skipped` counts offsets between the start and what is returned that
+   * this peer no longer holds or never received: retention removed them.
+   */
   private read(dto: PullDto): PullResult {
     const stored = this.store.get(dto.topic);
     if (!stored) throw new NotSubscribedError(dto.topic);
     const { log } = stored;
     const consumer = dto.consumer ?? DEFAULT_CONSUMER;
+    const positions = this.store.journal<number>(dto.topic, CONSUMERS_JOURNAL);
     const replay = dto.fromOffset !== undefined;
-    const position = replay ? dto.fromOffset : this.positions.get(dto.topic)?.get(consumer);
+    const position = replay ? dto.fromOffset : positions.get(consumer);
 
-    const start = position === undefined ? log.firstOffset : Math.max(position, log.firstOffset);
-    const skipped = position === undefined ? 0 : Math.max(0, log.firstOffset - position);
+    // A new consumer starts at the oldest message this peer holds.
+    const start = position ?? log.firstOffset;
     // Bound the reply by bytes as well as count so it always fits one frame.
     const records = log.read(start, dto.max ?? DEFAULT_PULL_MAX, this.config.maxMessageBytes);
-    const nextOffset = records.length > 0 ? records[records.length - 1].offset + 1 : start;
-    if (!replay && (records.length > 0 || position !== undefined)) {
-      this.positionsOf(dto.topic).set(consumer, nextOffset);
+    const nextOffset = records.length > 0 ? records[records.length - 1].offset + 1 : Math.max(start, log.nextOffset);
+    const skipped = nextOffset - start - records.length;
+    if (!replay && position !== nextOffset && (records.length > 0 || position !== undefined)) {
+      positions.set(consumer, nextOffset);
     }
     return {
       status: 'success',
@@ -62,15 +75,6 @@ export class ConsumersService implements OnModuleInit {
       nextOffset,
       skipped,
     };
-  }
-
-  private positionsOf(topic: string): Map<string, number> {
-    let positions = this.positions.get(topic);
-    if (!positions) {
-      positions = new Map();
-      this.positions.set(topic, positions);
-    }
-    return positions;
   }
 
   private waitForAppend(topic: string, waitMs: number): Promise<void> {

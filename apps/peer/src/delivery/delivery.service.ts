@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleInit,
+} from '@nestjs/common';
 import {
   AddSubscriberDto,
   AddSubscriberResult,
@@ -11,12 +18,21 @@ import {
 } from '@app/protocol';
 import { PeerLinks } from '../links/peer-links';
 import { LogStore } from '../log/log-store';
+import { StateJournal } from '../log/state-journal';
 import { TopicLog } from '../log/topic-log';
 import { PeerConfig } from '../peer.config';
 
 const MAX_BATCH_RECORDS = 1000;
 const FIRST_RETRY_DELAY_MS = 50;
 const MAX_RETRY_DELAY_MS = 5_000;
+/**
+ * Acknowledged offsets are checkpointed at most this often per topic. A
+ * checkpoint lost to a crash only means redelivering what came after it,
+ * which subscriber peers drop by offset, so it need not be written per ack.
+ */
+const CHECKPOINT_DELAY_MS = 100;
+/** The journal (per hosted topic) that keeps its subscribers and their cursors. */
+const SUBSCRIBERS_JOURNAL = 'subscribers';
 
 /** Where one subscriber peer is in one hosted topic. */
 interface SubscriberCursor {
@@ -25,9 +41,18 @@ interface SubscriberCursor {
   port: number;
   /** The next offset to send: everything below it is acknowledged. */
   nextOffset: number;
+  /** nextOffset as last written to the journal. */
+  savedOffset: number;
   sending: boolean;
   retryTimer?: NodeJS.Timeout;
   retryDelayMs: number;
+}
+
+/** What the journal keeps per subscriber, keyed by peer id. */
+interface SavedCursor {
+  host: string;
+  port: number;
+  nextOffset: number;
 }
 
 /**
@@ -36,11 +61,15 @@ interface SubscriberCursor {
  * time (so order holds), advances on acknowledgement and retries with backoff
  * while the subscriber is unreachable. Publish only wakes the pumps, so a slow
  * or dead subscriber never holds up publish or the other subscribers.
+ *
+ * Subscribers and their acknowledged offsets are journaled with the topic,
+ * so a restarted host resumes every subscriber where it left off.
  */
 @Injectable()
-export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
+export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Delivery');
   private readonly cursors = new Map<string, Map<string, SubscriberCursor>>();
+  private readonly checkpointTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     @Inject(PeerConfig) private readonly config: PeerConfig,
@@ -52,29 +81,39 @@ export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
     this.store.onAppend((topic) => this.wake(topic));
   }
 
-  onApplicationShutdown(): void {
-    for (const topic of this.cursors.keys()) this.stop(topic);
+  /** Picks up the subscribers of every hosted topic the store reopened. */
+  onApplicationBootstrap(): void {
+    for (const topic of this.store.topicsWithRole('hosted')) {
+      const saved = this.journal(topic).entries();
+      for (const [peerId, cursor] of saved) {
+        this.cursorsOf(topic).set(peerId, this.newCursor(peerId, cursor.host, cursor.port, cursor.nextOffset));
+      }
+      if (saved.length > 0) {
+        this.logger.log(
+          `resuming '${topic}' for ${saved.map(([peerId, cursor]) => `${peerId} at ${cursor.nextOffset}`).join(', ')}`,
+        );
+        this.wake(topic);
+      }
+    }
+  }
+
+  /** Stops the pumps and checkpoints every cursor before the store closes. */
+  beforeApplicationShutdown(): void {
+    for (const topic of [...this.cursors.keys()]) {
+      this.checkpoint(topic);
+      this.stop(topic);
+    }
   }
 
   addSubscriber(dto: AddSubscriberDto): AddSubscriberResult {
     const log = this.hostedLog(dto.topic);
     const peerId = `${dto.host}:${dto.port}`;
-    let topicCursors = this.cursors.get(dto.topic);
-    if (!topicCursors) {
-      topicCursors = new Map();
-      this.cursors.set(dto.topic, topicCursors);
-    }
+    const topicCursors = this.cursorsOf(dto.topic);
     let cursor = topicCursors.get(peerId);
     if (!cursor) {
-      cursor = {
-        peerId,
-        host: dto.host,
-        port: dto.port,
-        nextOffset: this.startOffset(log, dto.from),
-        sending: false,
-        retryDelayMs: FIRST_RETRY_DELAY_MS,
-      };
+      cursor = this.newCursor(peerId, dto.host, dto.port, this.startOffset(log, dto.from));
       topicCursors.set(peerId, cursor);
+      this.save(dto.topic, cursor);
       this.logger.log(`peer ${peerId} subscribed to '${dto.topic}' from offset ${cursor.nextOffset}`);
     }
     this.pump(dto.topic, cursor);
@@ -91,6 +130,7 @@ export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
     if (cursor) {
       clearTimeout(cursor.retryTimer);
       this.cursors.get(topic)?.delete(peerId);
+      if (this.store.get(topic)) this.journal(topic).delete(peerId);
       this.logger.log(`peer ${peerId} unsubscribed from '${topic}'`);
     }
     return { status: 'success', message: `Peer ${peerId} unsubscribed from topic '${topic}'` };
@@ -117,6 +157,8 @@ export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
   private stop(topic: string): void {
     for (const cursor of this.cursors.get(topic)?.values() ?? []) clearTimeout(cursor.retryTimer);
     this.cursors.delete(topic);
+    clearTimeout(this.checkpointTimers.get(topic));
+    this.checkpointTimers.delete(topic);
   }
 
   private hostedLog(topic: string): TopicLog {
@@ -143,6 +185,13 @@ export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
     if (!stored) return;
     const records = stored.log.read(cursor.nextOffset, MAX_BATCH_RECORDS, this.config.maxMessageBytes);
     if (records.length === 0) return;
+    if (records[0].offset > cursor.nextOffset) {
+      this.logger.warn(
+        `peer ${cursor.peerId} skips offsets ${cursor.nextOffset}-${records[0].offset - 1} of '${topic}': retention removed them before delivery`,
+      );
+      // Said once: retries start from what is still there.
+      cursor.nextOffset = records[0].offset;
+    }
 
     cursor.sending = true;
     const weight = records.reduce((sum, record) => sum + record.message.length, 0);
@@ -154,7 +203,9 @@ export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
           cursor.sending = false;
           cursor.retryDelayMs = FIRST_RETRY_DELAY_MS;
           cursor.nextOffset = Math.max(cursor.nextOffset, ack.ackedOffset + 1);
-          if (this.cursors.get(topic)?.get(cursor.peerId) === cursor) this.pump(topic, cursor);
+          if (!this.isCurrent(topic, cursor)) return;
+          this.scheduleCheckpoint(topic);
+          this.pump(topic, cursor);
         },
         (error: unknown) => {
           cursor.sending = false;
@@ -168,7 +219,7 @@ export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private retryLater(topic: string, cursor: SubscriberCursor, error: Error): void {
-    if (this.cursors.get(topic)?.get(cursor.peerId) !== cursor) return;
+    if (!this.isCurrent(topic, cursor)) return;
     if (cursor.retryDelayMs === FIRST_RETRY_DELAY_MS) {
       this.logger.warn(`delivery of '${topic}' to ${cursor.peerId} failed (${error.message}); retrying with backoff`);
     }
@@ -178,5 +229,57 @@ export class DeliveryService implements OnModuleInit, OnApplicationShutdown {
     }, cursor.retryDelayMs);
     cursor.retryTimer.unref();
     cursor.retryDelayMs = Math.min(cursor.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
+  }
+
+  private scheduleCheckpoint(topic: string): void {
+    if (this.checkpointTimers.has(topic)) return;
+    const timer = setTimeout(() => {
+      this.checkpointTimers.delete(topic);
+      this.checkpoint(topic);
+    }, CHECKPOINT_DELAY_MS);
+    timer.unref();
+    this.checkpointTimers.set(topic, timer);
+  }
+
+  /** Writes the cursors of `topic` that moved since they were last saved. */
+  private checkpoint(topic: string): void {
+    if (!this.store.get(topic)) return;
+    for (const cursor of this.cursors.get(topic)?.values() ?? []) {
+      if (cursor.nextOffset !== cursor.savedOffset) this.save(topic, cursor);
+    }
+  }
+
+  private save(topic: string, cursor: SubscriberCursor): void {
+    this.journal(topic).set(cursor.peerId, { host: cursor.host, port: cursor.port, nextOffset: cursor.nextOffset });
+    cursor.savedOffset = cursor.nextOffset;
+  }
+
+  private journal(topic: string): StateJournal<SavedCursor> {
+    return this.store.journal<SavedCursor>(topic, SUBSCRIBERS_JOURNAL);
+  }
+
+  private isCurrent(topic: string, cursor: SubscriberCursor): boolean {
+    return this.cursors.get(topic)?.get(cursor.peerId) === cursor;
+  }
+
+  private cursorsOf(topic: string): Map<string, SubscriberCursor> {
+    let topicCursors = this.cursors.get(topic);
+    if (!topicCursors) {
+      topicCursors = new Map();
+      this.cursors.set(topic, topicCursors);
+    }
+    return topicCursors;
+  }
+
+  private newCursor(peerId: string, host: string, port: number, nextOffset: number): SubscriberCursor {
+    return {
+      peerId,
+      host,
+      port,
+      nextOffset,
+      savedOffset: nextOffset,
+      sending: false,
+      retryDelayMs: FIRST_RETRY_DELAY_MS,
+    };
   }
 }

@@ -1,29 +1,106 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'fs';
+import { rm } from 'fs/promises';
+import { join } from 'path';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { PeerAddress } from '@app/protocol';
 import { PeerConfig } from '../peer.config';
-import { MemoryLog } from './memory-log';
+import { DataDirectory } from './data-directory';
+import { SegmentLog } from './segment-log';
+import { StateJournal, fsyncDirectorySync } from './state-journal';
 import { LogRecord, TopicLog } from './topic-log';
 
 /** `hosted`: this peer owns the topic. `replica`: a copy pushed by its host. */
 export type LogRole = 'hosted' | 'replica';
 
 export interface StoredTopic {
+  readonly role: LogRole;
+  readonly log: TopicLog;
+  /** A replica's host, as last subscribed to. */
+  readonly host?: PeerAddress;
+}
+
+/** What a topic directory's meta journal holds, under the key `topic`. */
+interface TopicMeta {
+  topic: string;
   role: LogRole;
-  log: TopicLog;
+  host?: PeerAddress;
+}
+
+interface TopicEntry extends StoredTopic {
+  host?: PeerAddress;
+  dir: string;
+  meta: StateJournal<TopicMeta>;
+  journals: Map<string, StateJournal<unknown>>;
 }
 
 type TopicListener = (topic: string) => void;
 
+const META_JOURNAL = 'meta.journal';
+/** How often, at most, retention by age is checked (size limits are checked on every roll). */
+const MAX_RETENTION_CHECK_MS = 60_000;
+
 /**
- * Owns every topic log this peer keeps, hosted and replicated, and tells the
- * rest of the peer when a log grows (delivery, long polls) or goes away.
+ * Owns every topic log this peer keeps, hosted and replicated, on disk under
+ * the data directory, and tells the rest of the peer when a log grows
+ * (delivery, long polls) or goes away. It also hands each topic's services
+ * small journals for their own state (cursors, consumer positions), kept in
+ * the topic's directory so they go with it.
+ *
+ *   <data dir>/LOCK                      held while the peer runs
+ *   <data dir>/tombstones.journal        next offset of each deleted hosted topic
+ *   <data dir>/topics/<name>-<hash>/     one per topic (names may not be valid file names)
+ *       meta.journal                     topic name, role, a replica's host
+ *       00000000000000000000.log ...     segments, named by base offset
+ *       <service>.journal                state the services keep per topic
+ *
+ * Durability (FSYNC): every append is written to the file before it is
+ * acknowledged. `always` also syncs it first (group commit); `interval`
+ * syncs every log and journal every FSYNC_INTERVAL_MS.
  */
 @Injectable()
-export class LogStore {
-  private readonly topics = new Map<string, StoredTopic>();
+export class LogStore implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('LogStore');
+  private readonly topics = new Map<string, TopicEntry>();
   private readonly appendListeners: TopicListener[] = [];
   private readonly dropListeners: TopicListener[] = [];
+  private dataDirectory: DataDirectory;
+  private tombstones: StateJournal<number>;
+  private topicsDir: string;
+  private timers: NodeJS.Timeout[] = [];
 
   constructor(@Inject(PeerConfig) private readonly config: PeerConfig) {}
+
+  /** Opens the data directory and every topic in it, recovering each log. */
+  onModuleInit(): void {
+    this.dataDirectory = DataDirectory.open(this.config.dataDir);
+    const { path } = this.dataDirectory;
+    this.topicsDir = join(path, 'topics');
+    mkdirSync(this.topicsDir, { recursive: true });
+    this.tombstones = StateJournal.open(join(path, 'tombstones.journal'), this.journalOptions(true));
+    for (const name of readdirSync(this.topicsDir)) this.reopen(join(this.topicsDir, name));
+    const hosted = this.topicsWithRole('hosted').length;
+    this.logger.log(
+      `data directory ${path}${this.dataDirectory.temporary ? ' (temporary: no DATA_DIR given on port 0)' : ''}: ` +
+        `${hosted} hosted and ${this.topics.size - hosted} replicated topic(s); fsync ${this.config.fsync}`,
+    );
+    this.startTimers();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    for (const [topic, entry] of this.topics) {
+      await entry.log.close().catch((error: Error) => this.logger.error(`closing '${topic}': ${error.message}`));
+      this.closeJournals(entry);
+    }
+    this.topics.clear();
+    this.tombstones.close();
+    this.dataDirectory.release();
+  }
+
+  get dataPath(): string {
+    return this.dataDirectory.path;
+  }
 
   get(topic: string): StoredTopic | undefined {
     return this.topics.get(topic);
@@ -33,32 +110,88 @@ export class LogStore {
     return [...this.topics].filter(([, stored]) => stored.role === role).map(([topic]) => topic);
   }
 
-  open(topic: string, role: LogRole): TopicLog {
-    const log = new MemoryLog({ maxMessages: this.config.retentionMessages });
-    this.topics.set(topic, { role, log });
-    return log;
+  /**
+   * Creates an empty log for the topic. A hosted topic that was deleted here
+   * before goes on from the offset it had reached, so offsets are never
+   * reused. The meta journal is written last and synced: it is what makes
+   * the directory a topic on the next start.
+   */
+  open(topic: string, role: LogRole, host?: PeerAddress): StoredTopic {
+    if (this.topics.has(topic)) throw new Error(`topic '${topic}' is already open`);
+    const dir = join(this.topicsDir, directoryName(topic));
+    if (existsSync(dir)) this.removeLeftover(dir);
+    const startOffset = role === 'hosted' ? (this.tombstones.get(topic) ?? 0) : 0;
+    const log = this.openLog(topic, dir, startOffset);
+    const meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
+    meta.set('topic', host ? { topic, role, host } : { topic, role });
+    fsyncDirectorySync(dir);
+    fsyncDirectorySync(this.topicsDir);
+    if (role === 'hosted') this.tombstones.delete(topic);
+    const entry: TopicEntry = { role, log, host, dir, meta, journals: new Map() };
+    this.topics.set(topic, entry);
+    return entry;
   }
 
-  /** Host side of publish: stamps the next offset and wakes delivery. */
-  append(topic: string, log: TopicLog, message: string): LogRecord {
+  /** Records where a replica's host now is (it moved, or was re-found). */
+  setHost(topic: string, host: PeerAddress): void {
+    const entry = this.topics.get(topic);
+    if (!entry || entry.role !== 'replica') return;
+    entry.host = host;
+    entry.meta.set('topic', { topic, role: entry.role, host });
+  }
+
+  /**
+   * Host side of publish: stamps the next offset, writes the record and, with
+   * FSYNC=always, waits for it to be on stable storage. Only then is it
+   * acknowledged and offered to delivery.
+   */
+  async append(topic: string, log: TopicLog, message: string): Promise<LogRecord> {
     const record = log.append(message, Date.now());
+    if (this.config.fsync === 'always') await log.sync();
     this.emit(this.appendListeners, topic);
     return record;
   }
 
-  /** Subscriber side of delivery: keeps new records, drops duplicates. */
-  appendReplica(topic: string, log: TopicLog, records: LogRecord[]): void {
+  /** Subscriber side of delivery: keeps new records, drops duplicates, before the ack. */
+  async appendReplica(topic: string, log: TopicLog, records: LogRecord[]): Promise<void> {
     let added = false;
     for (const record of records) added = log.appendReplica(record) || added;
-    if (added) this.emit(this.appendListeners, topic);
+    if (!added) return;
+    if (this.config.fsync === 'always') await log.sync();
+    this.emit(this.appendListeners, topic);
   }
 
+  /**
+   * Forgets the topic and deletes its directory. A hosted topic leaves a
+   * tombstone with its next offset first; removing the meta journal is the
+   * point after which a crash cannot bring the topic back.
+   */
   async drop(topic: string): Promise<void> {
-    const stored = this.topics.get(topic);
-    if (!stored) return;
+    const entry = this.topics.get(topic);
+    if (!entry) return;
     this.topics.delete(topic);
-    await stored.log.destroy();
+    if (entry.role === 'hosted') this.tombstones.set(topic, entry.log.nextOffset);
+    this.closeJournals(entry);
+    unlinkSync(join(entry.dir, META_JOURNAL));
+    fsyncDirectorySync(entry.dir);
+    await entry.log.destroy();
+    await rm(entry.dir, { recursive: true, force: true });
     this.emit(this.dropListeners, topic);
+  }
+
+  /**
+   * A journal for a service's own state about this topic (`name` is the
+   * service's), opened on first use and deleted with the topic.
+   */
+  journal<V>(topic: string, name: string): StateJournal<V> {
+    const entry = this.topics.get(topic);
+    if (!entry) throw new Error(`topic '${topic}' is not open`);
+    let journal = entry.journals.get(name);
+    if (!journal) {
+      journal = StateJournal.open(join(entry.dir, `${name}.journal`), this.journalOptions(false));
+      entry.journals.set(name, journal);
+    }
+    return journal as StateJournal<V>;
   }
 
   onAppend(listener: TopicListener): void {
@@ -72,4 +205,94 @@ export class LogStore {
   private emit(listeners: TopicListener[], topic: string): void {
     for (const listener of listeners) listener(topic);
   }
+
+  private reopen(dir: string): void {
+    if (!existsSync(join(dir, META_JOURNAL))) {
+      // Created or deleted half-way when the peer stopped: nothing in it was acknowledged.
+      this.removeLeftover(dir);
+      return;
+    }
+    const meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
+    const saved = meta.get('topic');
+    if (!saved || this.topics.has(saved.topic)) {
+      meta.close();
+      this.removeLeftover(dir);
+      return;
+    }
+    const log = this.openLog(saved.topic, dir, 0);
+    this.topics.set(saved.topic, {
+      role: saved.role,
+      log,
+      host: saved.host,
+      dir,
+      meta,
+      journals: new Map(),
+    });
+  }
+
+  private openLog(topic: string, dir: string, startOffset: number): SegmentLog {
+    return SegmentLog.open({
+      dir,
+      name: topic,
+      startOffset,
+      segmentBytes: this.config.segmentBytes,
+      retention: {
+        maxMessages: this.config.retentionMessages,
+        maxBytes: this.config.retentionBytes,
+        maxAgeMs: this.config.retentionMs,
+      },
+      reporter: this.logger,
+    });
+  }
+
+  private removeLeftover(dir: string): void {
+    this.logger.warn(`removing ${dir}: not a complete topic`);
+    // Synchronous on purpose: start-up and create must not race the removal.
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  private closeJournals(entry: TopicEntry): void {
+    for (const journal of entry.journals.values()) journal.close();
+    entry.journals.clear();
+    entry.meta.close();
+  }
+
+  private journalOptions(alwaysSync: boolean) {
+    return { syncEachWrite: alwaysSync || this.config.fsync === 'always', reporter: this.logger };
+  }
+
+  private startTimers(): void {
+    if (this.config.fsync === 'interval') {
+      const sync = setInterval(() => this.syncAll(), this.config.fsyncIntervalMs);
+      sync.unref();
+      this.timers.push(sync);
+    }
+    const everyMs = Math.min(MAX_RETENTION_CHECK_MS, Math.max(1_000, this.config.retentionMs / 2));
+    const retention = setInterval(() => this.trimAll(Date.now()), everyMs);
+    retention.unref();
+    this.timers.push(retention);
+  }
+
+  private syncAll(): void {
+    for (const [topic, entry] of this.topics) {
+      const work = [entry.log.sync(), ...[...entry.journals.values()].map((journal) => journal.sync())];
+      Promise.all(work).catch((error: Error) => this.logger.error(`sync of '${topic}' failed: ${error.message}`));
+    }
+  }
+
+  private trimAll(now: number): void {
+    for (const [topic, entry] of this.topics) {
+      const dropped = entry.log.trim(now);
+      if (dropped > 0) this.logger.log(`retention removed ${dropped} message(s) from '${topic}'`);
+    }
+  }
+}
+
+/**
+ * Topic names allow '.', '..' and 255 characters, and differ only in case on
+ * some file systems, so a directory is named by a readable prefix and a hash.
+ */
+export function directoryName(topic: string): string {
+  const hash = createHash('sha256').update(topic).digest('hex').slice(0, 16);
+  return `${topic.slice(0, 64)}-${hash}`;
 }

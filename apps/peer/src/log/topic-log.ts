@@ -10,12 +10,28 @@ export interface LogRecord {
   publishedAt: number;
 }
 
+/**
+ * How much a log keeps. Whole segments go, oldest first, once the rest
+ * still satisfies a limit, so a log keeps at least `maxMessages` messages or
+ * `maxBytes` bytes (and at most one segment more), and a segment goes once
+ * all of its messages are older than `maxAgeMs`.
+ */
+export interface RetentionPolicy {
+  maxMessages: number;
+  maxBytes: number;
+  maxAgeMs: number;
+}
+
 export interface TopicLog {
   /** Oldest offset still held; equals nextOffset when the log is empty. */
   readonly firstOffset: number;
   /** The offset the next record gets (host) or is expected at (replica). */
   readonly nextOffset: number;
-  /** Host side: stamps the next offset. */
+  /**
+   * Host side: stamps the next offset. The record is written to the file
+   * (the OS page cache) when this returns: it survives the process being
+   * killed; `sync` makes it survive a power loss.
+   */
   append(message: string, publishedAt: number): LogRecord;
   /**
    * Replica side: stores a record under the host's offset. Returns false for
@@ -24,13 +40,12 @@ export interface TopicLog {
   appendReplica(record: LogRecord): boolean;
   /** Records from `fromOffset` on, at most `maxRecords` and about `maxBytes`. */
   read(fromOffset: number, maxRecords: number, maxBytes: number): LogRecord[];
-  /** Drops every record below `offset`. */
-  trimBefore(offset: number): void;
+  /** Applies the retention policy as of `now`; returns how many records went. */
+  trim(now: number): number;
+  /** Resolves once everything appended so far is on stable storage. */
+  sync(): Promise<void>;
+  /** Syncs and releases the log; its files stay. */
+  close(): Promise<void>;
   /** Releases the log and deletes what it stored. */
   destroy(): Promise<void>;
-}
-
-/** Rough bytes a record occupies in memory and on the wire. */
-export function recordSize(record: LogRecord): number {
-  return record.message.length + 48;
 }

@@ -13,17 +13,18 @@ import {
 } from '@app/protocol';
 import { IndexerLink } from '../links/indexer-link';
 import { PeerLinks } from '../links/peer-links';
-import { LogStore } from '../log/log-store';
+import { LogStore, StoredTopic } from '../log/log-store';
 import { PeerIdentity } from '../peer-identity';
 
 /**
  * Outgoing subscriptions: this peer asking hosts for their topics, and
- * keeping what they push in replica logs for local consumers.
+ * keeping what they push in replica logs for local consumers. A replica and
+ * its host's address live in the log store, so both survive a restart; the
+ * host keeps our cursor and resumes pushing on its own.
  */
 @Injectable()
 export class SubscriptionsService {
   private readonly logger = new Logger('Subscriptions');
-  private readonly hosts = new Map<string, PeerAddress>();
 
   constructor(
     private readonly identity: PeerIdentity,
@@ -32,20 +33,25 @@ export class SubscriptionsService {
     private readonly links: PeerLinks,
   ) {}
 
+  /**
+   * Subscribes, or confirms an existing subscription with the host: a host
+   * that lost its cursor for us (its data directory was replaced) is asked
+   * to resume where our replica ends rather than at `from`.
+   */
   async subscribe(topic: string, from: StartPosition = 'latest'): Promise<SubscribeResult> {
     const stored = this.store.get(topic);
     if (stored?.role === 'hosted') {
       return this.subscribed(topic, this.identity.peerId, stored.log.firstOffset);
     }
-    const known = this.hosts.get(topic);
-    if (stored && known) return this.subscribed(topic, known.peerId, stored.log.nextOffset);
-
-    const host = await this.indexer.lookup(topic, true);
-    if (host.peerId === this.identity.peerId) throw new TopicNotFoundError(topic);
+    const found = await this.indexer.lookup(topic, true);
+    if (found.peerId === this.identity.peerId) throw new TopicNotFoundError(topic);
+    const host: PeerAddress = { peerId: found.peerId, host: found.host, port: found.port };
+    const existing = stored?.role === 'replica' ? stored : undefined;
     // The replica exists before the host is asked, so a delivery that races
     // the reply finds somewhere to land.
-    this.store.open(topic, 'replica');
-    this.hosts.set(topic, { peerId: host.peerId, host: host.host, port: host.port });
+    if (!existing) this.store.open(topic, 'replica', host);
+    else if (existing.host?.peerId !== host.peerId) this.store.setHost(topic, host);
+    const start = existing && existing.log.nextOffset > 0 ? existing.log.nextOffset : from;
     try {
       const reply = await this.links
         .to(host.host, host.port)
@@ -53,21 +59,20 @@ export class SubscriptionsService {
           topic,
           host: this.identity.host,
           port: this.identity.port,
-          from,
+          from: start,
         });
-      this.logger.log(`subscribed to '${topic}' on ${host.peerId} from offset ${reply.startOffset}`);
+      if (!existing) this.logger.log(`subscribed to '${topic}' on ${host.peerId} from offset ${reply.startOffset}`);
       return this.subscribed(topic, host.peerId, reply.startOffset);
     } catch (error) {
-      this.hosts.delete(topic);
-      await this.store.drop(topic);
+      if (!existing) await this.store.drop(topic);
       throw error;
     }
   }
 
   async unsubscribe(topic: string): Promise<TopicResult> {
-    const host = this.hosts.get(topic);
-    if (!host || this.store.get(topic)?.role !== 'replica') throw new NotSubscribedError(topic);
-    this.hosts.delete(topic);
+    const stored = this.replica(topic);
+    if (!stored?.host) throw new NotSubscribedError(topic);
+    const { host } = stored;
     await this.store.drop(topic);
     // Best effort: a host that never hears this drops us on its next delivery.
     await this.links
@@ -77,11 +82,14 @@ export class SubscriptionsService {
     return { status: 'success', message: `Unsubscribed from topic '${topic}'`, topic };
   }
 
-  /** A batch pushed by the host: stored by offset, duplicates dropped. */
-  receive(dto: DeliverDto): DeliverResult {
-    const stored = this.store.get(dto.topic);
-    if (!stored || stored.role !== 'replica') throw new NotSubscribedError(dto.topic);
-    this.store.appendReplica(dto.topic, stored.log, dto.records);
+  /**
+   * A batch pushed by the host: stored by offset, duplicates dropped, and
+   * acknowledged only once it is in the replica log.
+   */
+  async receive(dto: DeliverDto): Promise<DeliverResult> {
+    const stored = this.replica(dto.topic);
+    if (!stored) throw new NotSubscribedError(dto.topic);
+    await this.store.appendReplica(dto.topic, stored.log, dto.records);
     return {
       status: 'success',
       message: `Received ${dto.records.length} message(s) on topic '${dto.topic}'`,
@@ -91,8 +99,7 @@ export class SubscriptionsService {
   }
 
   async topicDeleted(topic: string): Promise<TopicResult> {
-    if (this.store.get(topic)?.role === 'replica') {
-      this.hosts.delete(topic);
+    if (this.replica(topic)) {
       await this.store.drop(topic);
       this.logger.log(`topic '${topic}' was deleted by its host; forgotten`);
     }
@@ -100,11 +107,15 @@ export class SubscriptionsService {
   }
 
   subscriptions(): Array<{ topic: string; hostPeer: string; nextOffset: number }> {
-    return [...this.hosts].map(([topic, host]) => ({
-      topic,
-      hostPeer: host.peerId,
-      nextOffset: this.store.get(topic)?.log.nextOffset ?? 0,
-    }));
+    return this.store.topicsWithRole('replica').map((topic) => {
+      const stored = this.store.get(topic)!;
+      return { topic, hostPeer: stored.host?.peerId ?? '', nextOffset: stored.log.nextOffset };
+    });
+  }
+
+  private replica(topic: string): StoredTopic | undefined {
+    const stored = this.store.get(topic);
+    return stored?.role === 'replica' ? stored : undefined;
   }
 
   private subscribed(topic: string, hostPeer: string, startOffset: number): SubscribeResult {

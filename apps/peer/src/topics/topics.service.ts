@@ -5,6 +5,7 @@ import {
   PeerPatterns,
   PeerTopicsResult,
   PubSubError,
+  isUnsent,
   PublishResult,
   TopicExistsError,
   TopicNotFoundError,
@@ -17,6 +18,9 @@ import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
+
+const FIRST_FORWARD_RETRY_MS = 50;
+const MAX_FORWARD_RETRY_MS = 500;
 
 /**
  * Hosting: creating, publishing to and deleting topics. A request for a
@@ -55,7 +59,7 @@ export class TopicsService {
     }
     const stored = this.store.get(topic);
     if (stored?.role === 'hosted') {
-      const { offset } = this.store.append(topic, stored.log, message);
+      const { offset } = await this.store.append(topic, stored.log, message);
       return {
         status: 'success',
         message: `Message published on topic '${topic}'`,
@@ -100,23 +104,35 @@ export class TopicsService {
 
   /**
    * Sends a request to the topic's host. A cached host that has gone away or
-   * no longer has the topic is looked up once more before giving up.
+   * no longer has the topic is looked up once more before giving up. A host
+   * that refuses connections is down or restarting: the request certainly
+   * never reached it, so it is retried with backoff (looking the host up
+   * again each time) for up to REQUEST_TIMEOUT_MS, then PEER_UNAVAILABLE.
    */
   private async forwardToHost<T>(topic: string, pattern: string, data: object, weight: number): Promise<T> {
+    const deadline = Date.now() + this.config.requestTimeoutMs;
+    let retryDelayMs = FIRST_FORWARD_RETRY_MS;
     let host = await this.indexer.lookup(topic);
     for (let attempt = 0; ; attempt++) {
       if (host.peerId === this.identity.peerId) throw new TopicNotFoundError(topic);
       try {
         return await this.links.to(host.host, host.port).request<T>(pattern, data, weight);
       } catch (error) {
-        const stale =
-          error instanceof PubSubError &&
-          (error.code === ErrorCodes.PeerUnavailable || error.code === ErrorCodes.TopicNotFound);
-        if (!stale || attempt > 0) throw error;
+        if (!(error instanceof PubSubError)) throw error;
+        const restarting = isUnsent(error);
+        if (restarting) {
+          if (Date.now() + retryDelayMs >= deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+          retryDelayMs = Math.min(retryDelayMs * 2, MAX_FORWARD_RETRY_MS);
+        } else {
+          const stale = error.code === ErrorCodes.PeerUnavailable || error.code === ErrorCodes.TopicNotFound;
+          if (!stale || attempt > 0) throw error;
+        }
         this.indexer.forget(topic);
         const previous = host.peerId;
         host = await this.indexer.lookup(topic, true);
-        if (host.peerId === previous && error.code === ErrorCodes.PeerUnavailable) throw error;
+        // A request that may have reached its host is only sent again elsewhere.
+        if (!restarting && host.peerId === previous && error.code === ErrorCodes.PeerUnavailable) throw error;
       }
     }
   }

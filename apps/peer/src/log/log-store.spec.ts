@@ -1,0 +1,149 @@
+// Guards what a restarted peer finds in its data directory: its hosted and
+// replicated topics with their roles and hosts, offsets that go on after a
+// delete and re-create, and a directory no second peer can open.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Logger } from '@nestjs/common';
+import { ConfigError } from '@app/transport';
+import { PeerConfig } from '../peer.config';
+import { LogStore } from './log-store';
+
+describe('LogStore', () => {
+  let dataDir: string;
+  const stores: LogStore[] = [];
+
+  const start = (settings: Partial<PeerConfig> = {}) => {
+    const config = Object.assign(new PeerConfig(), { dataDir, ...settings });
+    const store = new LogStore(config);
+    store.onModuleInit();
+    stores.push(store);
+    return store;
+  };
+  const stop = async (store: LogStore) => {
+    stores.splice(stores.indexOf(store), 1);
+    await store.onApplicationShutdown();
+  };
+
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'log-store-'));
+  });
+
+  afterEach(async () => {
+    for (const store of [...stores]) await stop(store);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('reopens hosted and replicated topics with their messages, roles and hosts', async () => {
+    const store = start();
+    const hosted = store.open('Sports', 'hosted');
+    await store.append('Sports', hosted.log, 'goal');
+    const host = { peerId: '127.0.0.1:7000', host: '127.0.0.1', port: 7000 };
+    const replica = store.open('News', 'replica', host);
+    await store.appendReplica('News', replica.log, [{ offset: 41, message: 'headline', publishedAt: 5 }]);
+    await stop(store);
+
+    const restarted = start();
+    expect(restarted.topicsWithRole('hosted')).toEqual(['Sports']);
+    expect(restarted.topicsWithRole('replica')).toEqual(['News']);
+    expect(
+      restarted
+        .get('Sports')
+        ?.log.read(0, 10, 1e6)
+        .map((r) => r.message),
+    ).toEqual(['goal']);
+    expect(restarted.get('News')?.host).toEqual(host);
+    expect(restarted.get('News')?.log.read(0, 10, 1e6)).toEqual([{ offset: 41, message: 'headline', publishedAt: 5 }]);
+  });
+
+  it('keeps a topic’s service journals with it, and deletes them with it', async () => {
+    const store = start();
+    store.open('Sports', 'hosted');
+    store.journal<number>('Sports', 'consumers').set('default', 3);
+    await stop(store);
+
+    const restarted = start();
+    expect(restarted.journal<number>('Sports', 'consumers').get('default')).toBe(3);
+    await restarted.drop('Sports');
+    restarted.open('Sports', 'hosted');
+    expect(restarted.journal<number>('Sports', 'consumers').get('default')).toBeUndefined();
+  });
+
+  it('goes on from the old next offset when a deleted hosted topic is created again, also after a restart', async () => {
+    const store = start();
+    const first = store.open('Sports', 'hosted');
+    for (let i = 0; i < 3; i++) await store.append('Sports', first.log, `m${i}`);
+    await store.drop('Sports');
+    expect(store.get('Sports')).toBeUndefined();
+    await stop(store);
+
+    const restarted = start();
+    expect(restarted.get('Sports')).toBeUndefined();
+    const again = restarted.open('Sports', 'hosted');
+    expect((await restarted.append('Sports', again.log, 'reborn')).offset).toBe(3);
+    await restarted.drop('Sports');
+    const third = restarted.open('Sports', 'hosted');
+    expect(third.log.nextOffset).toBe(4);
+  });
+
+  it('tells listeners about appends (not duplicates) and drops', async () => {
+    const store = start();
+    const events: string[] = [];
+    store.onAppend((topic) => events.push(`append ${topic}`));
+    store.onDrop((topic) => events.push(`drop ${topic}`));
+    const replica = store.open('News', 'replica', { peerId: 'h:1', host: 'h', port: 1 });
+    await store.appendReplica('News', replica.log, [{ offset: 0, message: 'a', publishedAt: 1 }]);
+    await store.appendReplica('News', replica.log, [{ offset: 0, message: 'a', publishedAt: 1 }]);
+    await store.drop('News');
+    expect(events).toEqual(['append News', 'drop News']);
+  });
+
+  it('syncs every append before it returns with FSYNC=always', async () => {
+    const store = start({ fsync: 'always' });
+    const hosted = store.open('Sports', 'hosted');
+    const records = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store.append('Sports', hosted.log, `m${i}`)),
+    );
+    expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('removes a topic directory left half-created by a crash', async () => {
+    const leftover = join(dataDir, 'topics', 'Half-0000000000000000');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, '00000000000000000000.log'), '');
+    const store = start();
+    expect(store.topicsWithRole('hosted')).toEqual([]);
+    expect(readdirSync(join(dataDir, 'topics'))).toEqual([]);
+  });
+
+  it('keeps topics whose names are not valid file names apart', async () => {
+    const store = start();
+    for (const topic of ['.', '..', 'Sports', 'sports', 'x'.repeat(255)]) store.open(topic, 'hosted');
+    await stop(store);
+    expect(start().topicsWithRole('hosted').sort()).toEqual(['.', '..', 'Sports', 'sports', 'x'.repeat(255)].sort());
+  });
+
+  it('refuses a data directory whose lock names another live process', () => {
+    // The parent process (jest's) stands in for another peer on this directory.
+    writeFileSync(join(dataDir, 'LOCK'), String(process.ppid));
+    expect(() => start()).toThrow(ConfigError);
+    expect(() => start()).toThrow(`in use by process ${process.ppid}`);
+  });
+
+  it('takes over the lock a killed peer left behind', () => {
+    // No process has pid 2^22 + 1: Linux pids stop at 2^22.
+    writeFileSync(join(dataDir, 'LOCK'), String(2 ** 22 + 1));
+    expect(() => start()).not.toThrow();
+  });
+
+  it('uses a temporary directory, removed on shutdown, when no data directory is configured', async () => {
+    const store = start({ dataDir: undefined });
+    const path = store.dataPath;
+    expect(path).not.toBe(dataDir);
+    store.open('Sports', 'hosted');
+    await stop(store);
+    expect(() => readdirSync(path)).toThrow(/ENOENT/);
+  });
+});

@@ -1,0 +1,289 @@
+import { mkdirSync, readdirSync } from 'fs';
+import { open } from 'fs/promises';
+import { encodeRecord } from './record-format';
+import { ReadBudget, Segment } from './segment';
+import { LogRecord, RetentionPolicy, TopicLog } from './topic-log';
+
+/**
+ * Encoding buffer shared by every log: an append encodes and writes
+ * synchronously, so no two appends ever use it at once.
+ */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+export interface LogReporter {
+  warn(message: string): void;
+}
+
+export interface SegmentLogOptions {
+  dir: string;
+  /** A segment is rolled once the next record would take it past this size. */
+  segmentBytes: number;
+  retention: RetentionPolicy;
+  /** Where a log with no segment yet starts (a deleted topic's next offset). */
+  startOffset?: number;
+  /** Names the log in what recovery reports. */
+  name: string;
+  reporter: LogReporter;
+}
+
+/**
+ * A TopicLog on disk, in the style of Kafka's and JetStream's file stores:
+ * a directory of segment files named by their base offset, appended to at the
+ * end of the last one, read through a sparse in-memory index, trimmed by
+ * whole segments. An empty last segment still records where the log goes on,
+ * so offsets are never reused, also when retention has emptied the log.
+ *
+ * Appends write straight to the file (the page cache), so a record survives
+ * the process being killed the moment `append` returns; `sync` adds
+ * fdatasync, with group commit: appends that arrive while a sync runs share
+ * the next one.
+ */
+export class SegmentLog implements TopicLog {
+  private readonly segments: Segment[];
+  private next: number;
+  /** Appends counted, and how many of them a finished sync covers. */
+  private appended = 0;
+  private synced = 0;
+  /** A new segment file is only durable once its directory is synced too. */
+  private directoryDirty = false;
+  private syncing?: Promise<void>;
+  private queuedSync?: Promise<void>;
+  private closed = false;
+
+  private constructor(
+    private readonly options: SegmentLogOptions,
+    segments: Segment[],
+  ) {
+    this.segments = segments;
+    const last = segments[segments.length - 1];
+    this.next = last.count > 0 ? last.lastOffset + 1 : last.baseOffset;
+  }
+
+  /** Opens the log in `dir`, recovering every segment, or creates it empty. */
+  static open(options: SegmentLogOptions): SegmentLog {
+    mkdirSync(options.dir, { recursive: true });
+    const baseOffsets = readdirSync(options.dir)
+      .map((name) => Segment.parseFileName(name))
+      .filter((base): base is number => base !== undefined)
+      .sort((a, b) => a - b);
+    const segments: Segment[] = [];
+    baseOffsets.forEach((baseOffset, i) => {
+      const { segment, damage } = Segment.recover(options.dir, baseOffset);
+      if (damage) {
+        const kept = damage.lastOffset === undefined ? 'no whole record' : `up to offset ${damage.lastOffset}`;
+        options.reporter.warn(
+          `log '${options.name}': cut ${damage.droppedBytes} byte(s) from ${damage.fileName} (${damage.reason}); kept ${kept}`,
+        );
+        segment.syncNow();
+      }
+      const isLast = i === baseOffsets.length - 1;
+      if (isLast) {
+        segments.push(segment);
+        return;
+      }
+      segment.close();
+      // Only the last segment may be empty: it says where the log goes on.
+      if (segment.count === 0) segment.removeFile();
+      else segments.push(segment);
+    });
+    const created = segments.length === 0;
+    if (created) segments.push(Segment.create(options.dir, options.startOffset ?? 0));
+    const log = new SegmentLog(options, segments);
+    log.directoryDirty = created;
+    return log;
+  }
+
+  get firstOffset(): number {
+    const first = this.segments.find((segment) => segment.count > 0);
+    return first ? first.firstOffset : this.next;
+  }
+
+  get nextOffset(): number {
+    return this.next;
+  }
+
+  /** Records held, over all segments. */
+  get length(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.count, 0);
+  }
+
+  /** Bytes on disk, over all segments. */
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.size, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  append(message: string, publishedAt: number): LogRecord {
+    const offset = this.next;
+    this.write(offset, publishedAt, message);
+    return { offset, message, publishedAt };
+  }
+
+  appendReplica(record: LogRecord): boolean {
+    if (record.offset < this.next) return false;
+    this.write(record.offset, record.publishedAt, record.message);
+    return true;
+  }
+
+  read(fromOffset: number, maxRecords: number, maxBytes: number): LogRecord[] {
+    const out: LogRecord[] = [];
+    const budget: ReadBudget = { maxRecords, maxBytes, bytes: 0, full: false };
+    for (let i = this.segmentIndexFor(fromOffset); i < this.segments.length; i++) {
+      if (out.length >= maxRecords || budget.full) break;
+      this.segments[i].read(fromOffset, out, budget);
+    }
+    return out;
+  }
+
+  trim(now: number): number {
+    this.assertOpen();
+    const active = this.segments[this.segments.length - 1];
+    // A last segment whose records have all expired is rolled, so it can go.
+    if (active.count > 0 && now - active.lastPublishedAt > this.options.retention.maxAgeMs) {
+      this.roll();
+    }
+    let messages = this.length;
+    let bytes = this.sizeBytes;
+    let dropped = 0;
+    const { maxMessages, maxBytes, maxAgeMs } = this.options.retention;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0];
+      const removable =
+        messages - oldest.count >= maxMessages ||
+        bytes - oldest.size >= maxBytes ||
+        now - oldest.lastPublishedAt > maxAgeMs;
+      if (!removable) break;
+      this.segments.shift();
+      oldest.removeFile();
+      this.closeWhenIdle(oldest);
+      messages -= oldest.count;
+      bytes -= oldest.size;
+      dropped += oldest.count;
+    }
+    if (dropped > 0) this.directoryDirty = true;
+    return dropped;
+  }
+
+  sync(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.synced >= this.appended && !this.directoryDirty) return Promise.resolve();
+    if (!this.syncing) return this.startSync();
+    // The sync in flight may have started before our appends: everyone who
+    // asks meanwhile shares one more.
+    this.queuedSync ??= this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.queuedSync = undefined;
+        return this.sync();
+      });
+    return this.queuedSync;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.sync();
+    this.closed = true;
+    await this.syncing?.catch(() => undefined);
+    for (const segment of this.segments) segment.close();
+  }
+
+  async destroy(): Promise<void> {
+    this.closed = true;
+    await this.syncing?.catch(() => undefined);
+    for (const segment of this.segments) {
+      segment.close();
+      segment.removeFile();
+    }
+    this.segments.length = 0;
+  }
+
+  private write(offset: number, publishedAt: number, message: string): void {
+    this.assertOpen();
+    const bytes = encodeRecord(scratch, offset, publishedAt, message);
+    let active = this.segments[this.segments.length - 1];
+    if (active.count > 0 && active.size + bytes.length > this.options.segmentBytes) {
+      active = this.roll();
+      this.trim(publishedAt);
+    }
+    active.append(bytes, offset, publishedAt);
+    this.next = offset + 1;
+    this.appended++;
+  }
+
+  /** Seals the last segment (flushed once, here) and starts a new one at the next offset. */
+  private roll(): Segment {
+    const sealed = this.segments[this.segments.length - 1];
+    sealed.syncNow();
+    this.synced = this.appended;
+    this.closeWhenIdle(sealed);
+    const segment = Segment.create(this.options.dir, this.next);
+    this.segments.push(segment);
+    this.directoryDirty = true;
+    return segment;
+  }
+
+  private startSync(): Promise<void> {
+    const target = this.appended;
+    const syncDirectory = this.directoryDirty;
+    this.directoryDirty = false;
+    const active = this.segments[this.segments.length - 1];
+    const running: Promise<void> = Promise.all([
+      active.sync(),
+      syncDirectory ? fsyncDirectory(this.options.dir) : undefined,
+    ])
+      .then(
+        () => {
+          this.synced = Math.max(this.synced, target);
+        },
+        (error: unknown) => {
+          if (syncDirectory) this.directoryDirty = true;
+          throw error;
+        },
+      )
+      .finally(() => {
+        if (this.syncing === running) this.syncing = undefined;
+      });
+    this.syncing = running;
+    return running;
+  }
+
+  /** A sync in flight may still use the segment's descriptor: close after it. */
+  private closeWhenIdle(segment: Segment): void {
+    if (this.syncing) void this.syncing.catch(() => undefined).then(() => segment.close());
+    else segment.close();
+  }
+
+  /** The last segment whose base offset is at or below `offset` (the first if none). */
+  private segmentIndexFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    let found = 0;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if (this.segments[mid].baseOffset <= offset) {
+        found = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`log '${this.options.name}' is closed`);
+  }
+}
+
+/** New and removed files in a directory are durable only once it is synced. */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
