@@ -33,10 +33,14 @@ export class ServiceProcess {
     private readonly env: NodeJS.ProcessEnv = {},
   ) {}
 
-  /** Starts the process and resolves once it is listening. */
-  async start(): Promise<this> {
+  /**
+   * Starts the process and resolves once it is listening. `extraArgs` come
+   * last and win: a restart on the same port passes `--port <its old port>`
+   * (released by this very process, so it is free).
+   */
+  async start(extraArgs: string[] = []): Promise<this> {
     this.exitCode = undefined;
-    const child = spawn(process.execPath, [this.entry, ...this.args], {
+    const child = spawn(process.execPath, [this.entry, ...this.args, ...extraArgs], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,6 +79,11 @@ export class ServiceProcess {
     });
   }
 
+  /** Sends `signal` without waiting for anything (SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child!.kill(signal);
+  }
+
   /** Sends `signal` and waits for the exit; returns the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null | undefined> {
     if (!this.running) return this.exitCode;
@@ -103,9 +112,9 @@ export function peerProcess(
 }
 
 /** Starts a peer and waits until the indexer has registered it. */
-export async function startRegisteredPeer(peer: ServiceProcess): Promise<ServiceProcess> {
+export async function startRegisteredPeer(peer: ServiceProcess, extraArgs: string[] = []): Promise<ServiceProcess> {
   const mark = peer.output.length;
-  await peer.start();
+  await peer.start(extraArgs);
   await peer.waitForLog(/registered with the indexer/, mark);
   return peer;
 }

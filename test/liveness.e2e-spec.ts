@@ -1,0 +1,146 @@
+// Guards the cluster healing itself: an indexer restarted empty is rebuilt
+// by the peers within a few heartbeats, a peer that dies is evicted after its
+// lease, and a publish to a topic whose host is down fails fast with
+// PEER_UNAVAILABLE instead of hanging.
+import { IndexerClient, PeerClient } from '@app/client';
+import { DataDirs } from './support/data-dirs';
+import { expectCode } from './support/expect-error';
+import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
+import { pullUntil } from './support/pull';
+import { waitFor } from './support/wait';
+
+/** Short heartbeats so that "a few heartbeats" is a fraction of a second. */
+const FAST_HEARTBEATS = ['--heartbeat-interval-ms', '100'];
+
+/** Every peer gets a data directory of the suite's, so one killed with -9 leaves nothing behind. */
+const dataDirs = new DataDirs();
+afterAll(() => dataDirs.removeAll());
+
+async function startPeers(indexerPort: number, count: number, args: string[] = []): Promise<ServiceProcess[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      startRegisteredPeer(
+        peerProcess(`peer${i + 1}`, indexerPort, ['--data-dir', dataDirs.make(`peer${i + 1}`), ...args]),
+      ),
+    ),
+  );
+}
+
+const clientFor = (peer: ServiceProcess) => new PeerClient({ host: '127.0.0.1', port: peer.port });
+
+describe('an indexer killed and replaced by a fresh one on the same port', () => {
+  let indexer: ServiceProcess;
+  let peers: ServiceProcess[];
+  let clients: PeerClient[];
+  let indexerClient: IndexerClient;
+
+  beforeAll(async () => {
+    indexer = await indexerProcess().start();
+    peers = await startPeers(indexer.port, 3, FAST_HEARTBEATS);
+    clients = peers.map(clientFor);
+    indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+  });
+
+  afterAll(async () => {
+    await Promise.all([...clients, indexerClient].map((client) => client?.close()));
+    await Promise.all(peers.map((peer) => peer.stop()));
+    await indexer?.stop();
+  });
+
+  it('is rebuilt by the peers: lookup finds every topic again, and subscribe and publish work from other peers', async () => {
+    const [first, second, third] = clients;
+    await first.createTopic('Alpha');
+    await second.createTopic('Beta');
+    await third.subscribe('Alpha');
+
+    const port = indexer.port;
+    await indexer.stop('SIGKILL');
+    await indexer.start(['--port', String(port)]);
+
+    for (const [topic, host] of [
+      ['Alpha', peers[0]],
+      ['Beta', peers[1]],
+    ] as const) {
+      const found = await waitFor(() => indexerClient.lookup(topic), { what: `lookup of '${topic}'` });
+      expect(found.port).toBe(host.port);
+    }
+    const listed = await indexerClient.listPeers();
+    expect(listed.peers.map((peer) => peer.port).sort()).toEqual(peers.map((peer) => peer.port).sort());
+
+    await third.subscribe('Beta');
+    await first.subscribe('Beta');
+    expect((await third.publish('Alpha', 'to alpha via a subscriber')).offset).toBe(0);
+    expect((await first.publish('Beta', 'to beta via another peer')).offset).toBe(0);
+    expect((await pullUntil(third, 'Alpha', 1)).map((m) => m.message)).toEqual(['to alpha via a subscriber']);
+    for (const client of [third, first]) {
+      expect((await pullUntil(client, 'Beta', 1)).map((m) => m.message)).toEqual(['to beta via another peer']);
+    }
+    // Names are still held by their hosts: nobody else can take them.
+    await expectCode(third.createTopic('Alpha'), 'TOPIC_EXISTS');
+  });
+});
+
+describe('a peer killed with -9 and never restarted', () => {
+  let indexer: ServiceProcess;
+  let peers: ServiceProcess[];
+  let clients: PeerClient[];
+  let indexerClient: IndexerClient;
+
+  beforeAll(async () => {
+    indexer = await indexerProcess(['--peer-lease-ms', '1000']).start();
+    peers = await startPeers(indexer.port, 2, FAST_HEARTBEATS);
+    clients = peers.map(clientFor);
+    indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+  });
+
+  afterAll(async () => {
+    await Promise.all([...clients, indexerClient].map((client) => client?.close()));
+    await Promise.all(peers.map((peer) => peer.stop()));
+    await indexer?.stop();
+  });
+
+  it('is evicted with its topics after the lease, while the peer that heartbeats stays', async () => {
+    const [doomed, survivor] = peers;
+    await clients[0].createTopic('Orphan');
+    const mark = indexer.output.length;
+    await doomed.stop('SIGKILL');
+
+    await indexer.waitForLog(
+      new RegExp(`peer 127\\.0\\.0\\.1:${doomed.port} evicted: .*topics released: Orphan`),
+      mark,
+    );
+    await expectCode(indexerClient.lookup('Orphan'), 'TOPIC_NOT_FOUND');
+    const listed = await indexerClient.listPeers();
+    expect(listed.peers.map((peer) => peer.port)).toEqual([survivor.port]);
+    // The name is free again.
+    await expect(clients[1].createTopic('Orphan')).resolves.toMatchObject({ status: 'success' });
+  });
+});
+
+describe('publishing to a topic whose host is down', () => {
+  let indexer: ServiceProcess;
+  let peers: ServiceProcess[];
+  let clients: PeerClient[];
+
+  beforeAll(async () => {
+    // The default lease (seconds) keeps the dead host in the index: the
+    // publisher finds it and must give up on its own, after its request timeout.
+    indexer = await indexerProcess().start();
+    peers = await startPeers(indexer.port, 2, ['--request-timeout-ms', '500']);
+    clients = peers.map(clientFor);
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client?.close()));
+    await Promise.all(peers.map((peer) => peer.stop()));
+    await indexer?.stop();
+  });
+
+  it('fails with PEER_UNAVAILABLE after the bounded retry, not a hang', async () => {
+    await clients[0].createTopic('Stranded');
+    expect((await clients[1].publish('Stranded', 'while it lives')).offset).toBe(0);
+    await peers[0].stop('SIGKILL');
+    const error = await expectCode(clients[1].publish('Stranded', 'after it died'), 'PEER_UNAVAILABLE');
+    expect(error.message).toContain(`127.0.0.1:${peers[0].port}`);
+  });
+});
