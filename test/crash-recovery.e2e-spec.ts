@@ -8,125 +8,130 @@ import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from
 import { pullUntil, readLog } from './support/pull';
 import { waitFor } from './support/wait';
 
-describe('a host killed with -9 and restarted with its data directory', () => {
-  const dataDirs = new DataDirs();
-  let indexer: ServiceProcess;
-  let host: ServiceProcess;
-  let subscribers: ServiceProcess[];
-  let hostClient: PeerClient;
-  let subscriberClients: PeerClient[];
-  let indexerClient: IndexerClient;
+describe.each(['interval', 'always'])(
+  'a host (FSYNC=%s) killed with -9 and restarted with its data directory',
+  (fsync) => {
+    const dataDirs = new DataDirs();
+    let indexer: ServiceProcess;
+    let host: ServiceProcess;
+    let subscribers: ServiceProcess[];
+    let hostClient: PeerClient;
+    let subscriberClients: PeerClient[];
+    let indexerClient: IndexerClient;
 
-  beforeAll(async () => {
-    indexer = await indexerProcess().start();
-    host = await startRegisteredPeer(
-      peerProcess('host', indexer.port, ['--data-dir', dataDirs.make('host'), '--heartbeat-interval-ms', '200']),
-    );
-    // A long request timeout on the subscribers: it bounds how long they keep
-    // retrying a publish through the host while it restarts.
-    subscribers = await Promise.all(
-      ['sub1', 'sub2'].map((name) =>
-        startRegisteredPeer(
-          peerProcess(name, indexer.port, ['--data-dir', dataDirs.make(name), '--request-timeout-ms', '20000']),
+    beforeAll(async () => {
+      indexer = await indexerProcess().start();
+      host = await startRegisteredPeer(
+        peerProcess('host', indexer.port, ['--data-dir', dataDirs.make('host'), '--fsync', fsync]),
+      );
+      // A long request timeout on the subscribers: it bounds how long they keep
+      // retrying a publish through the host while it restarts.
+      subscribers = await Promise.all(
+        ['sub1', 'sub2'].map((name) =>
+          startRegisteredPeer(
+            peerProcess(name, indexer.port, [
+              ...['--data-dir', dataDirs.make(name), '--fsync', fsync, '--request-timeout-ms', '20000'],
+            ]),
+          ),
         ),
-      ),
-    );
-    hostClient = new PeerClient({ host: '127.0.0.1', port: host.port });
-    subscriberClients = subscribers.map((peer) => new PeerClient({ host: '127.0.0.1', port: peer.port }));
-    indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
-  });
+      );
+      hostClient = new PeerClient({ host: '127.0.0.1', port: host.port });
+      subscriberClients = subscribers.map((peer) => new PeerClient({ host: '127.0.0.1', port: peer.port }));
+      indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+    });
 
-  afterAll(async () => {
-    await Promise.all([hostClient, indexerClient, ...subscriberClients].map((client) => client?.close()));
-    await Promise.all([host, ...subscribers].map((peer) => peer?.stop()));
-    await indexer?.stop();
-    dataDirs.removeAll();
-  });
+    afterAll(async () => {
+      await Promise.all([hostClient, indexerClient, ...subscriberClients].map((client) => client?.close()));
+      await Promise.all([host, ...subscribers].map((peer) => peer?.stop()));
+      await indexer?.stop();
+      dataDirs.removeAll();
+    });
 
-  it('keeps every acknowledged publish in order, without gaps or duplicates, and both subscribers end with exactly that log', async () => {
-    await hostClient.createTopic('Orders');
-    for (const client of subscriberClients) await client.subscribe('Orders');
+    it('keeps every acknowledged publish in order, without gaps or duplicates, and both subscribers end with exactly that log', async () => {
+      await hostClient.createTopic('Orders');
+      for (const client of subscriberClients) await client.subscribe('Orders');
 
-    // Publish one at a time until the kill breaks the loop: every message
-    // acknowledged before that must survive; the one in flight may or may not.
-    const acknowledged: string[] = [];
-    const publishing = (async () => {
-      for (let i = 0; ; i++) {
-        try {
-          await hostClient.publish('Orders', `before-${i}`);
-          acknowledged.push(`before-${i}`);
-        } catch {
-          return;
+      // Publish one at a time until the kill breaks the loop: every message
+      // acknowledged before that must survive; the one in flight may or may not.
+      const acknowledged: string[] = [];
+      const publishing = (async () => {
+        for (let i = 0; ; i++) {
+          try {
+            await hostClient.publish('Orders', `before-${i}`);
+            acknowledged.push(`before-${i}`);
+          } catch {
+            return;
+          }
         }
+      })();
+      await waitFor(() => acknowledged.length >= 300, { what: '300 acknowledged publishes' });
+      const port = host.port;
+      expect(await host.stop('SIGKILL')).toBe(-1);
+      await publishing;
+
+      // A peer publishing through the host while it is down retries the refused
+      // connection and succeeds once the host is back.
+      const throughSubscriber = subscriberClients[0].publish('Orders', 'during-restart');
+      const mark = host.output.length;
+      await startRegisteredPeer(host, ['--port', String(port)]);
+      expect(host.output.slice(mark).join('\n')).toMatch(/1 hosted and 0 replicated topic\(s\)/);
+      const duringRestart = await throughSubscriber;
+
+      const after: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        await hostClient.publish('Orders', `after-${i}`);
+        after.push(`after-${i}`);
       }
-    })();
-    await waitFor(() => acknowledged.length >= 300, { what: '300 acknowledged publishes' });
-    const port = host.port;
-    expect(await host.stop('SIGKILL')).toBe(-1);
-    await publishing;
 
-    // A peer publishing through the host while it is down retries the refused
-    // connection and succeeds once the host is back.
-    const throughSubscriber = subscriberClients[0].publish('Orders', 'during-restart');
-    const mark = host.output.length;
-    await startRegisteredPeer(host, ['--port', String(port)]);
-    expect(host.output.slice(mark).join('\n')).toMatch(/1 hosted and 0 replicated topic\(s\)/);
-    const duringRestart = await throughSubscriber;
+      const log = await readLog(hostClient, 'Orders');
+      const messages = log.map((entry) => entry.message);
+      expect(log.map((entry) => entry.offset)).toEqual(log.map((_, i) => i));
+      expect(new Set(messages).size).toBe(messages.length);
+      // The acknowledged ones first, in order; then at most the one that was in flight.
+      const before = messages.filter((message) => message.startsWith('before-'));
+      expect(before.slice(0, acknowledged.length)).toEqual(acknowledged);
+      expect(before.length - acknowledged.length).toBeLessThanOrEqual(1);
+      expect(messages[duringRestart.offset]).toBe('during-restart');
+      expect(messages.slice(-after.length)).toEqual(after);
 
-    const after: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      await hostClient.publish('Orders', `after-${i}`);
-      after.push(`after-${i}`);
-    }
+      for (const client of subscriberClients) {
+        const received = await pullUntil(client, 'Orders', log.length);
+        expect(received).toEqual(log);
+      }
+    });
 
-    const log = await readLog(hostClient, 'Orders');
-    const messages = log.map((entry) => entry.message);
-    expect(log.map((entry) => entry.offset)).toEqual(log.map((_, i) => i));
-    expect(new Set(messages).size).toBe(messages.length);
-    // The acknowledged ones first, in order; then at most the one that was in flight.
-    const before = messages.filter((message) => message.startsWith('before-'));
-    expect(before.slice(0, acknowledged.length)).toEqual(acknowledged);
-    expect(before.length - acknowledged.length).toBeLessThanOrEqual(1);
-    expect(messages[duringRestart.offset]).toBe('during-restart');
-    expect(messages.slice(-after.length)).toEqual(after);
+    it('goes on with offsets after the restart when the topic is deleted and created again', async () => {
+      const before = await readLog(hostClient, 'Orders');
+      await hostClient.deleteTopic('Orders');
+      const port = host.port;
+      await host.stop('SIGKILL');
+      await startRegisteredPeer(host, ['--port', String(port)]);
+      await hostClient.createTopic('Orders');
+      const reply = await hostClient.publish('Orders', 'reborn');
+      expect(reply.offset).toBe(before.length);
+    });
 
-    for (const client of subscriberClients) {
-      const received = await pullUntil(client, 'Orders', log.length);
-      expect(received).toEqual(log);
-    }
-  });
+    it('forgets nothing about who subscribed: a subscriber added after the restart and the old ones all receive new messages', async () => {
+      await hostClient.createTopic('Restocks');
+      await subscriberClients[0].subscribe('Restocks');
+      await hostClient.publish('Restocks', 'first');
+      await pullUntil(subscriberClients[0], 'Restocks', 1);
+      const port = host.port;
+      await host.stop('SIGKILL');
+      await startRegisteredPeer(host, ['--port', String(port)]);
+      await subscriberClients[1].subscribe('Restocks', 'earliest');
+      await hostClient.publish('Restocks', 'second');
 
-  it('goes on with offsets after the restart when the topic is deleted and created again', async () => {
-    const before = await readLog(hostClient, 'Orders');
-    await hostClient.deleteTopic('Orders');
-    const port = host.port;
-    await host.stop('SIGKILL');
-    await startRegisteredPeer(host, ['--port', String(port)]);
-    await hostClient.createTopic('Orders');
-    const reply = await hostClient.publish('Orders', 'reborn');
-    expect(reply.offset).toBe(before.length);
-  });
-
-  it('forgets nothing about who subscribed: a subscriber added after the restart and the old ones all receive new messages', async () => {
-    await hostClient.createTopic('Restocks');
-    await subscriberClients[0].subscribe('Restocks');
-    await hostClient.publish('Restocks', 'first');
-    await pullUntil(subscriberClients[0], 'Restocks', 1);
-    const port = host.port;
-    await host.stop('SIGKILL');
-    await startRegisteredPeer(host, ['--port', String(port)]);
-    await subscriberClients[1].subscribe('Restocks', 'earliest');
-    await hostClient.publish('Restocks', 'second');
-
-    const [first, second] = await Promise.all(
-      subscriberClients.map((client) => pullUntil(client, 'Restocks', client === subscriberClients[0] ? 1 : 2)),
-    );
-    expect(first.map((m: PulledMessage) => m.message)).toEqual(['second']);
-    expect(second.map((m: PulledMessage) => m.message)).toEqual(['first', 'second']);
-    const listed = await hostClient.listTopics();
-    expect(listed.hosted.find((topic) => topic.topic === 'Restocks')?.subscribers.sort()).toEqual(
-      subscribers.map((peer) => `127.0.0.1:${peer.port}`).sort(),
-    );
-    expect((await indexerClient.lookup('Restocks')).port).toBe(host.port);
-  });
-});
+      const [first, second] = await Promise.all(
+        subscriberClients.map((client) => pullUntil(client, 'Restocks', client === subscriberClients[0] ? 1 : 2)),
+      );
+      expect(first.map((m: PulledMessage) => m.message)).toEqual(['second']);
+      expect(second.map((m: PulledMessage) => m.message)).toEqual(['first', 'second']);
+      const listed = await hostClient.listTopics();
+      expect(listed.hosted.find((topic) => topic.topic === 'Restocks')?.subscribers.sort()).toEqual(
+        subscribers.map((peer) => `127.0.0.1:${peer.port}`).sort(),
+      );
+      expect((await indexerClient.lookup('Restocks')).port).toBe(host.port);
+    });
+  },
+);

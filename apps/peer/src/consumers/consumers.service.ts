@@ -59,9 +59,12 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
 
     // A new consumer starts at the oldest message this peer holds.
     const start = position ?? log.firstOffset;
+    const end = this.store.readableEnd(stored);
     // Bound the reply by bytes as well as count so it always fits one frame.
-    const records = log.read(start, dto.max ?? DEFAULT_PULL_MAX, this.config.maxMessageBytes);
-    const nextOffset = records.length > 0 ? records[records.length - 1].offset + 1 : Math.max(start, log.nextOffset);
+    const records = log
+      .read(start, dto.max ?? DEFAULT_PULL_MAX, this.config.maxMessageBytes)
+      .filter((record) => record.offset < end);
+    const nextOffset = records.length > 0 ? records[records.length - 1].offset + 1 : Math.max(start, end);
     const skipped = nextOffset - start - records.length;
     if (!replay && position !== nextOffset && (records.length > 0 || position !== undefined)) {
       positions.set(consumer, nextOffset);

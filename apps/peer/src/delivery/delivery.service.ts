@@ -183,7 +183,10 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
     if (cursor.sending || cursor.retryTimer) return;
     const stored = this.store.get(topic);
     if (!stored) return;
-    const records = stored.log.read(cursor.nextOffset, MAX_BATCH_RECORDS, this.config.maxMessageBytes);
+    const end = this.store.readableEnd(stored);
+    const records = stored.log
+      .read(cursor.nextOffset, MAX_BATCH_RECORDS, this.config.maxMessageBytes)
+      .filter((record) => record.offset < end);
     if (records.length === 0) return;
     if (records[0].offset > cursor.nextOffset) {
       this.logger.warn(

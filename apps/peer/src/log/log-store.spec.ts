@@ -9,6 +9,11 @@ import { ConfigError } from '@app/transport';
 import { PeerConfig } from '../peer.config';
 import { LogStore } from './log-store';
 
+/** Polls a condition the timers under test make true (bounded by jest's timeout). */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 describe('LogStore', () => {
   let dataDir: string;
   const stores: LogStore[] = [];
@@ -100,13 +105,25 @@ describe('LogStore', () => {
     expect(events).toEqual(['append News', 'drop News']);
   });
 
-  it('syncs every append before it returns with FSYNC=always', async () => {
+  it('with FSYNC=always, acknowledges appends once synced and lets nobody read past what is synced', async () => {
     const store = start({ fsync: 'always' });
     const hosted = store.open('Sports', 'hosted');
-    const records = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => store.append('Sports', hosted.log, `m${i}`)),
-    );
+    const appends = Array.from({ length: 50 }, (_, i) => store.append('Sports', hosted.log, `m${i}`));
+    // Written, not yet synced: not readable, not acknowledged.
+    expect(hosted.log.nextOffset).toBe(50);
+    expect(store.readableEnd(hosted)).toBe(0);
+    const records = await Promise.all(appends);
     expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(hosted.log.syncedOffset).toBe(50);
+    expect(store.readableEnd(hosted)).toBe(50);
+  });
+
+  it('with FSYNC=interval, reads up to the last append and syncs on the timer', async () => {
+    const store = start({ fsync: 'interval', fsyncIntervalMs: 10 });
+    const hosted = store.open('Sports', 'hosted');
+    await store.append('Sports', hosted.log, 'm0');
+    expect(store.readableEnd(hosted)).toBe(1);
+    await waitUntil(() => hosted.log.syncedOffset === 1);
   });
 
   it('removes a topic directory left half-created by a crash', async () => {

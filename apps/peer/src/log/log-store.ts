@@ -152,6 +152,17 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
     return record;
   }
 
+  /**
+   * Where reading a log stops. With FSYNC=always a hosted log is read only
+   * up to what is synced, which is what publishers have been acknowledged:
+   * a record a power loss could still take is never delivered or pulled, so
+   * no subscriber or consumer can see an offset the host later reuses.
+   */
+  readableEnd(stored: StoredTopic): number {
+    if (this.config.fsync === 'always' && stored.role === 'hosted') return stored.log.syncedOffset;
+    return stored.log.nextOffset;
+  }
+
   /** Subscriber side of delivery: keeps new records, drops duplicates, before the ack. */
   async appendReplica(topic: string, log: TopicLog, records: LogRecord[]): Promise<void> {
     let added = false;

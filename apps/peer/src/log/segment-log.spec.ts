@@ -245,6 +245,22 @@ describe('SegmentLog', () => {
     expect(messagesOf(open())).toHaveLength(20);
   });
 
+  it('counts records as synced only once a sync has finished or a segment was sealed', async () => {
+    const log = open({ segmentBytes: 4096 });
+    expect(log.syncedOffset).toBe(0);
+    log.append('one', 1);
+    log.append('two', 1);
+    expect(log.syncedOffset).toBe(0);
+    await log.sync();
+    expect(log.syncedOffset).toBe(2);
+    // Rolling seals (and syncs) the full segment.
+    while (log.segmentCount === 1) log.append('z'.repeat(100), 1);
+    expect(log.syncedOffset).toBe(log.nextOffset - 1);
+    await log.close();
+    // What a restart finds is synced before anything reads it.
+    expect(open({ segmentBytes: 4096 }).syncedOffset).toBe(log.nextOffset);
+  });
+
   it('deletes its files when destroyed', async () => {
     const log = open({ segmentBytes: 4096 });
     for (let i = 0; i < 500; i++) log.append(`m${i}`, 1);

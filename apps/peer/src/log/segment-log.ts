@@ -10,6 +10,13 @@ import { LogRecord, RetentionPolicy, TopicLog } from './topic-log';
  */
 const scratch = Buffer.allocUnsafe(64 * 1024);
 
+interface SyncWaiter {
+  /** The append count this waiter needs synced. */
+  target: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
 export interface LogReporter {
   warn(message: string): void;
 }
@@ -44,10 +51,13 @@ export class SegmentLog implements TopicLog {
   /** Appends counted, and how many of them a finished sync covers. */
   private appended = 0;
   private synced = 0;
+  /** The next offset as of the last finished sync. */
+  private syncedNext: number;
   /** A new segment file is only durable once its directory is synced too. */
   private directoryDirty = false;
+  /** The sync in flight; it settles without rejecting (waiters get the error). */
   private syncing?: Promise<void>;
-  private queuedSync?: Promise<void>;
+  private syncWaiters: SyncWaiter[] = [];
   private closed = false;
 
   private constructor(
@@ -57,6 +67,10 @@ export class SegmentLog implements TopicLog {
     this.segments = segments;
     const last = segments[segments.length - 1];
     this.next = last.count > 0 ? last.lastOffset + 1 : last.baseOffset;
+    // What a killed process left in the page cache is made durable now, so
+    // everything the log starts with counts as synced.
+    last.syncNow();
+    this.syncedNext = this.next;
   }
 
   /** Opens the log in `dir`, recovering every segment, or creates it empty. */
@@ -100,6 +114,10 @@ export class SegmentLog implements TopicLog {
 
   get nextOffset(): number {
     return this.next;
+  }
+
+  get syncedOffset(): number {
+    return this.syncedNext;
   }
 
   /** Records held, over all segments. */
@@ -168,31 +186,25 @@ export class SegmentLog implements TopicLog {
   }
 
   sync(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.synced >= this.appended && !this.directoryDirty) return Promise.resolve();
-    if (!this.syncing) return this.startSync();
-    // The sync in flight may have started before our appends: everyone who
-    // asks meanwhile shares one more.
-    this.queuedSync ??= this.syncing
-      .catch(() => undefined)
-      .then(() => {
-        this.queuedSync = undefined;
-        return this.sync();
-      });
-    return this.queuedSync;
+    const target = this.appended;
+    if (this.closed || (this.synced >= target && !this.directoryDirty)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ target, resolve, reject });
+      if (!this.syncing) this.startSync();
+    });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     await this.sync();
     this.closed = true;
-    await this.syncing?.catch(() => undefined);
+    await this.syncing;
     for (const segment of this.segments) segment.close();
   }
 
   async destroy(): Promise<void> {
     this.closed = true;
-    await this.syncing?.catch(() => undefined);
+    await this.syncing;
     for (const segment of this.segments) {
       segment.close();
       segment.removeFile();
@@ -218,6 +230,7 @@ export class SegmentLog implements TopicLog {
     const sealed = this.segments[this.segments.length - 1];
     sealed.syncNow();
     this.synced = this.appended;
+    this.syncedNext = this.next;
     this.closeWhenIdle(sealed);
     const segment = Segment.create(this.options.dir, this.next);
     this.segments.push(segment);
@@ -225,34 +238,43 @@ export class SegmentLog implements TopicLog {
     return segment;
   }
 
-  private startSync(): Promise<void> {
+  /**
+   * One fdatasync for everything appended so far (group commit): it settles
+   * every waiter whose appends it covers, and if appends came in while it
+   * ran, the next one starts for their waiters.
+   */
+  private startSync(): void {
     const target = this.appended;
+    const targetNext = this.next;
     const syncDirectory = this.directoryDirty;
     this.directoryDirty = false;
     const active = this.segments[this.segments.length - 1];
-    const running: Promise<void> = Promise.all([
-      active.sync(),
-      syncDirectory ? fsyncDirectory(this.options.dir) : undefined,
-    ])
-      .then(
-        () => {
-          this.synced = Math.max(this.synced, target);
-        },
-        (error: unknown) => {
-          if (syncDirectory) this.directoryDirty = true;
-          throw error;
-        },
-      )
-      .finally(() => {
-        if (this.syncing === running) this.syncing = undefined;
-      });
-    this.syncing = running;
-    return running;
+    const flushed = syncDirectory ? Promise.all([active.sync(), fsyncDirectory(this.options.dir)]) : active.sync();
+    this.syncing = flushed.then(
+      () => {
+        this.synced = Math.max(this.synced, target);
+        this.syncedNext = Math.max(this.syncedNext, targetNext);
+        this.syncing = undefined;
+        // A destroyed log has nothing left to sync for anyone.
+        const done = (waiter: SyncWaiter) => this.closed || waiter.target <= this.synced;
+        const waiting = this.syncWaiters;
+        this.syncWaiters = waiting.filter((waiter) => !done(waiter));
+        for (const waiter of waiting) if (done(waiter)) waiter.resolve();
+        if (this.syncWaiters.length > 0) this.startSync();
+      },
+      (error: Error) => {
+        if (syncDirectory) this.directoryDirty = true;
+        this.syncing = undefined;
+        const waiting = this.syncWaiters;
+        this.syncWaiters = [];
+        for (const waiter of waiting) waiter.reject(error);
+      },
+    );
   }
 
   /** A sync in flight may still use the segment's descriptor: close after it. */
   private closeWhenIdle(segment: Segment): void {
-    if (this.syncing) void this.syncing.catch(() => undefined).then(() => segment.close());
+    if (this.syncing) void this.syncing.then(() => segment.close());
     else segment.close();
   }
 

@@ -27,6 +27,8 @@ export interface TopicLog {
   readonly firstOffset: number;
   /** The offset the next record gets (host) or is expected at (replica). */
   readonly nextOffset: number;
+  /** Every record below this offset is on stable storage (synced). */
+  readonly syncedOffset: number;
   /**
    * Host side: stamps the next offset. The record is written to the file
    * (the OS page cache) when this returns: it survives the process being
