@@ -88,7 +88,7 @@ describe('a peer killed with -9 and never restarted', () => {
 
   beforeAll(async () => {
     indexer = await indexerProcess(['--peer-lease-ms', '1000']).start();
-    peers = await startPeers(indexer.port, 2, FAST_HEARTBEATS);
+    peers = await startPeers(indexer.port, 3, FAST_HEARTBEATS);
     clients = peers.map(clientFor);
     indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
   });
@@ -99,9 +99,12 @@ describe('a peer killed with -9 and never restarted', () => {
     await indexer?.stop();
   });
 
-  it('is evicted with its topics after the lease, while the peer that heartbeats stays', async () => {
-    const [doomed, survivor] = peers;
+  it('is evicted with its topics after the lease, while the peers that heartbeat stay', async () => {
+    const [doomed, survivor, subscriber] = peers;
     await clients[0].createTopic('Orphan');
+    await clients[2].subscribe('Orphan');
+    for (let i = 0; i < 3; i++) await clients[0].publish('Orphan', `old ${i}`);
+    await pullUntil(clients[2], 'Orphan', 3);
     const mark = indexer.output.length;
     await doomed.stop('SIGKILL');
 
@@ -111,9 +114,14 @@ describe('a peer killed with -9 and never restarted', () => {
     );
     await expectCode(indexerClient.lookup('Orphan'), 'TOPIC_NOT_FOUND');
     const listed = await indexerClient.listPeers();
-    expect(listed.peers.map((peer) => peer.port)).toEqual([survivor.port]);
-    // The name is free again.
+    expect(listed.peers.map((peer) => peer.port).sort()).toEqual([survivor.port, subscriber.port].sort());
+
+    // The name is free again; the old subscriber subscribing to the new host
+    // starts a new replica, since the new log's offsets start again at 0.
     await expect(clients[1].createTopic('Orphan')).resolves.toMatchObject({ status: 'success' });
+    expect((await clients[2].subscribe('Orphan')).hostPeer).toBe(`127.0.0.1:${survivor.port}`);
+    await clients[1].publish('Orphan', 'new 0');
+    expect((await pullUntil(clients[2], 'Orphan', 1)).map((m) => [m.offset, m.message])).toEqual([[0, 'new 0']]);
   });
 });
 

@@ -28,7 +28,6 @@ interface TopicMeta {
 }
 
 interface TopicEntry extends StoredTopic {
-  host?: PeerAddress;
   dir: string;
   meta: StateJournal<TopicMeta>;
   journals: Map<string, StateJournal<unknown>>;
@@ -130,14 +129,6 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
     const entry: TopicEntry = { role, log, host, dir, meta, journals: new Map() };
     this.topics.set(topic, entry);
     return entry;
-  }
-
-  /** Records where a replica's host now is (it moved, or was re-found). */
-  setHost(topic: string, host: PeerAddress): void {
-    const entry = this.topics.get(topic);
-    if (!entry || entry.role !== 'replica') return;
-    entry.host = host;
-    entry.meta.set('topic', { topic, role: entry.role, host });
   }
 
   /**

@@ -46,11 +46,17 @@ export class SubscriptionsService {
     const found = await this.indexer.lookup(topic, true);
     if (found.peerId === this.identity.peerId) throw new TopicNotFoundError(topic);
     const host: PeerAddress = { peerId: found.peerId, host: found.host, port: found.port };
-    const existing = stored?.role === 'replica' ? stored : undefined;
+    let existing = stored?.role === 'replica' ? stored : undefined;
+    if (existing && existing.host?.peerId !== host.peerId) {
+      // Another host means another log (the old host died and the name was
+      // created again elsewhere): its offsets say nothing about the new one.
+      this.logger.warn(`'${topic}' moved from ${existing.host?.peerId} to ${host.peerId}; starting a new replica`);
+      await this.store.drop(topic);
+      existing = undefined;
+    }
     // The replica exists before the host is asked, so a delivery that races
     // the reply finds somewhere to land.
     if (!existing) this.store.open(topic, 'replica', host);
-    else if (existing.host?.peerId !== host.peerId) this.store.setHost(topic, host);
     const start = existing && existing.log.nextOffset > 0 ? existing.log.nextOffset : from;
     try {
       const reply = await this.links
