@@ -123,7 +123,7 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
     const log = this.openLog(topic, dir, startOffset);
     const meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
     meta.set('topic', host ? { topic, role, host } : { topic, role });
-    fsyncDirectorySync(dir);
+    // The journal synced the topic's directory; the directory itself is new too.
     fsyncDirectorySync(this.topicsDir);
     if (role === 'hosted') this.tombstones.delete(topic);
     const entry: TopicEntry = { role, log, host, dir, meta, journals: new Map() };

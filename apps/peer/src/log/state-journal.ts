@@ -42,8 +42,10 @@ export class StateJournal<V> {
 
   static open<V>(path: string, options: StateJournalOptions): StateJournal<V> {
     const journal = new StateJournal<V>(path, options);
-    journal.load();
+    const existed = journal.load();
     journal.fd = openSync(path, 'a');
+    // Once per file: without it a power loss could take the new file itself.
+    if (!existed) fsyncDirectorySync(dirname(path));
     if (journal.lines > journal.values.size * 2 + 16) journal.compact();
     return journal;
   }
@@ -98,12 +100,13 @@ export class StateJournal<V> {
     if (this.lines >= COMPACT_MIN_LINES && this.lines > this.values.size * 4) this.compact();
   }
 
-  private load(): void {
+  /** Reads the journal's changes into the map; false if there is no file yet. */
+  private load(): boolean {
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     }
     const end = text.lastIndexOf('\n') + 1;
@@ -127,6 +130,7 @@ export class StateJournal<V> {
       if (entry.length === 1) this.values.delete(entry[0]);
       else this.values.set(entry[0], entry[1] as V);
     }
+    return true;
   }
 
   /** Rewrites the live keys to a new file and swaps it in atomically. */
