@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  MessagePattern,
+  MicroserviceOptions,
+  Payload,
+  Transport,
+} from '@nestjs/microservices';
+import type { AddressInfo, Server } from 'net';
+import { createWireSocketClass, wireLimitsFor } from '@app/transport';
+import { ECHO_PATTERN } from './echo.constants';
+
+@Controller()
+class EchoController {
+  @MessagePattern(ECHO_PATTERN)
+  echo(@Payload() data: unknown): unknown {
+    return data;
+  }
+}
+
+@Module({ controllers: [EchoController] })
+class EchoModule {}
+
+/**
+ * The benchmark's reference: a bare Nest TCP microservice with one pattern
+ * that returns its payload, and nothing else (no validation, filters or
+ * interceptors). It gets the same socket class as our services, Nagle off
+ * and the same frame limits, so that what the peer adds on top of it is
+ * the only difference measured.
+ */
+async function main(): Promise<void> {
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    EchoModule,
+    {
+      transport: Transport.TCP,
+      options: {
+        host: '127.0.0.1',
+        port: 0,
+        socketClass: createWireSocketClass(wireLimitsFor()),
+      },
+      logger: ['error', 'warn'],
+    },
+  );
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  await app.listen();
+  const { port } = app.unwrap<Server>().address() as AddressInfo;
+  process.stdout.write(`echo listening on 127.0.0.1:${port}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

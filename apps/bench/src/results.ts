@@ -1,0 +1,38 @@
+/** A request/response or message-flow workload: latency percentiles and a rate. */
+export interface LatencyRow {
+  kind: 'latency';
+  /** Stable key for machines (--json) and for targets, e.g. `publish-host-100B-x1`. */
+  id: string;
+  workload: string;
+  p50Ms: number;
+  p99Ms: number;
+  throughput: number;
+  unit: 'req/s' | 'msg/s';
+  /** Operations (or messages) measured. */
+  operations: number;
+  /** The bare echo row this row's ratios are quoted against. */
+  echoId?: string;
+}
+
+/** Resident memory of one process after a workload. */
+export interface MemoryRow {
+  kind: 'memory';
+  id: string;
+  workload: string;
+  /** VmHWM: the highest resident set over the process's whole life. */
+  peakRssMiB: number;
+  /** VmRSS when measured. */
+  rssMiB: number;
+  /** Messages that had passed through the topic. */
+  messages: number;
+}
+
+/** A workload this machine cannot run (nats-server not installed). */
+export interface SkippedRow {
+  kind: 'skipped';
+  id: string;
+  workload: string;
+  note: string;
+}
+
+export type Row = LatencyRow | MemoryRow | SkippedRow;

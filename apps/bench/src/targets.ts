@@ -1,0 +1,87 @@
+import { LatencyRow, Row } from './results';
+import { NATS_ROW_ID } from './workloads/nats-fan-out.workload';
+
+/** One of the issue's targets, judged on this run's rows. */
+export interface TargetResult {
+  rowId: string;
+  target: string;
+  /** What this run measured, in the target's terms. */
+  actual: string;
+  /** undefined: could not be judged (a row it needs was not run). */
+  met: boolean | undefined;
+}
+
+const MEMORY_LIMIT_MIB = 200;
+
+/**
+ * The targets of issue 5, as ratios within one run. They are reported,
+ * never asserted: a loaded machine moves the numbers, not the code.
+ */
+export function evaluateTargets(rows: Row[]): TargetResult[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const latency = (id: string) => {
+    const row = byId.get(id);
+    return row?.kind === 'latency' ? row : undefined;
+  };
+  const echoOf = (row: LatencyRow) =>
+    row.echoId ? latency(row.echoId) : undefined;
+  const results: TargetResult[] = [];
+
+  const p50Within = (id: string, factor: number) => {
+    const row = latency(id);
+    const echo = row && echoOf(row);
+    if (!row || !echo) return;
+    const ratio = row.p50Ms / echo.p50Ms;
+    results.push({
+      rowId: id,
+      target: `p50 ≤ ${factor}× echo`,
+      actual: `${ratio.toFixed(2)}×`,
+      met: ratio <= factor,
+    });
+  };
+  const throughputAtLeast = (id: string, share: number) => {
+    const row = latency(id);
+    const echo = row && echoOf(row);
+    if (!row || !echo) return;
+    const ratio = row.throughput / echo.throughput;
+    results.push({
+      rowId: id,
+      target: `throughput ≥ ${share * 100}% of echo`,
+      actual: `${(ratio * 100).toFixed(0)}%`,
+      met: ratio >= share,
+    });
+  };
+
+  p50Within('publish-host-100B-x1', 1.3);
+  throughputAtLeast('publish-host-100B-x128', 0.8);
+  p50Within('publish-forwarded-100B-x1', 2.5);
+
+  const fanOut = latency('fanout-pubsub');
+  if (fanOut) {
+    const nats = latency(NATS_ROW_ID);
+    const ratio = nats ? fanOut.throughput / nats.throughput : undefined;
+    results.push({
+      rowId: fanOut.id,
+      target: '≥ 2× the msg/s of Nest over NATS',
+      actual: ratio === undefined ? 'NATS not run' : `${ratio.toFixed(2)}×`,
+      met: ratio === undefined ? undefined : ratio >= 2,
+    });
+    results.push({
+      rowId: fanOut.id,
+      target: 'p99 < 20 ms',
+      actual: `${fanOut.p99Ms.toFixed(1)} ms`,
+      met: fanOut.p99Ms < 20,
+    });
+  }
+
+  for (const row of rows) {
+    if (row.kind !== 'memory') continue;
+    results.push({
+      rowId: row.id,
+      target: `peak RSS < ${MEMORY_LIMIT_MIB} MiB`,
+      actual: `${row.peakRssMiB.toFixed(0)} MiB`,
+      met: row.peakRssMiB < MEMORY_LIMIT_MIB,
+    });
+  }
+  return results;
+}

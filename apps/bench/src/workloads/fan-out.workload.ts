@@ -1,0 +1,102 @@
+import { PeerClient } from '@app/client';
+import { BenchCluster } from '../bench-cluster';
+import { Sizes } from '../bench-options';
+import { ageOf, stampedMessage } from '../clock';
+import { LatencyRow } from '../results';
+import { FanOutMeter, FanOutResult, FanOutShape } from './fan-out-meter';
+import { PAYLOADS, echoRowId } from './request-matrix';
+
+const TOPIC = 'bench-fanout';
+/** What each long poll asks for: as much as is there, or wait for it. */
+const PULL = { consumer: 'bench', max: 1000, waitMs: 200 };
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/** Shared with the NATS comparison so that both are driven alike. */
+export const FAN_OUT_IN_FLIGHT = 128;
+export const FAN_OUT_WINDOW = 256;
+
+export function fanOutRow(
+  id: string,
+  workload: string,
+  result: FanOutResult,
+): LatencyRow {
+  return {
+    kind: 'latency',
+    id,
+    workload,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    throughput: result.deliveredPerSecond,
+    unit: 'msg/s',
+    operations: result.published,
+    echoId: echoRowId(PAYLOADS[0], 128),
+  };
+}
+
+/**
+ * End-to-end fan-out: the bench publishes 100-byte messages on the host
+ * (peer1); the three other peers subscribe, and one consumer on each pulls
+ * with long polls. Counted: messages received by those consumers per second,
+ * and each message's time from publish to pull.
+ */
+export async function runFanOut(
+  cluster: BenchCluster,
+  sizes: Sizes,
+): Promise<LatencyRow[]> {
+  const [host, ...subscribers] = cluster.peers;
+  await host.client.createTopic(TOPIC);
+  for (const subscriber of subscribers)
+    await subscriber.client.subscribe(TOPIC);
+  // Long polls park on the peer; each consumer gets its own connection so
+  // that a parked poll never queues behind the other clients' requests.
+  const consumers = subscribers.map((subscriber) =>
+    cluster.connect(subscriber),
+  );
+
+  const run = async (messages: number, maxMs: number) => {
+    const shape: FanOutShape = {
+      messages,
+      maxMs,
+      inFlight: FAN_OUT_IN_FLIGHT,
+      window: FAN_OUT_WINDOW,
+    };
+    const meter = new FanOutMeter(consumers.length, shape);
+    const pulling = consumers.map((consumer, index) =>
+      pullInto(meter, index, consumer, TOPIC),
+    );
+    try {
+      return await meter.run(
+        () => host.client.publish(TOPIC, stampedMessage(PAYLOADS[0].bytes)),
+        DRAIN_TIMEOUT_MS,
+      );
+    } finally {
+      await Promise.all(pulling);
+    }
+  };
+  await run(sizes.fanOut.warmup, sizes.fanOut.maxMs);
+  const result = await run(sizes.fanOut.messages, sizes.fanOut.maxMs);
+  return [
+    fanOutRow('fanout-pubsub', 'fan-out to 3 subscriber peers, 100 B', result),
+  ];
+}
+
+/** One consumer: long-polls `topic` on its peer and reports each message's age to the meter. */
+export async function pullInto(
+  meter: FanOutMeter,
+  index: number,
+  client: PeerClient,
+  topic: string,
+): Promise<void> {
+  try {
+    while (!meter.isDone(index)) {
+      const { messages } = await client.pull(topic, PULL);
+      if (messages.length > 0)
+        meter.delivered(
+          index,
+          messages.map((message) => ageOf(message.message)),
+        );
+    }
+  } catch (error) {
+    meter.fail(error as Error);
+  }
+}

@@ -1,0 +1,174 @@
+// Guards against the benchmark harness rotting: `npm run bench -- --quick`
+// must still start its cluster, run every workload, produce every row of
+// the table (with numbers, never judged for speed), stop every process it
+// started and rewrite only its own part of a README.
+import { spawn } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { ENTRY } from './support/processes';
+
+interface BenchRow {
+  kind: 'latency' | 'memory' | 'skipped';
+  id: string;
+  workload: string;
+  p50Ms?: number;
+  p99Ms?: number;
+  throughput?: number;
+  operations?: number;
+  peakRssMiB?: number;
+  rssMiB?: number;
+  messages?: number;
+  note?: string;
+}
+
+interface BenchJson {
+  quick: boolean;
+  rows: BenchRow[];
+  targets: Array<{ rowId: string; target: string; actual: string }>;
+  processes: Array<{
+    name: string;
+    pid: number;
+    exitCode: number | null;
+    signal: string | null;
+  }>;
+}
+
+const sizesAndConcurrency = ['100B', '10KiB'].flatMap((size) =>
+  [1, 16, 128].map((n) => `${size}-x${n}`),
+);
+const LATENCY_ROWS = [
+  ...sizesAndConcurrency.map((suffix) => `echo-${suffix}`),
+  'lookup-x1',
+  'lookup-x128',
+  ...sizesAndConcurrency.map((suffix) => `publish-host-${suffix}`),
+  ...sizesAndConcurrency.map((suffix) => `publish-forwarded-${suffix}`),
+  'pull-x1',
+  'fanout-pubsub',
+  'create_topic-x1',
+  'subscribe-x1',
+];
+const MEMORY_ROWS = ['memory-host', 'memory-subscriber'];
+const README =
+  '# Project\n\nIntro.\n\n## Benchmark\n\nHow to run it.\n\n## Developing\n\nUnchanged.\n';
+
+function runBench(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [ENTRY.bench, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('npm run bench -- --quick', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-bench-e2e-'));
+  const jsonFile = join(dir, 'bench.json');
+  const readmeFile = join(dir, 'README.md');
+  let run: { code: number | null; stdout: string; stderr: string };
+  let report: BenchJson;
+
+  beforeAll(async () => {
+    writeFileSync(readmeFile, README);
+    run = await runBench([
+      '--quick',
+      '--json',
+      jsonFile,
+      '--readme-file',
+      readmeFile,
+    ]);
+    if (run.code !== 0)
+      throw new Error(`bench exited ${run.code}:\n${run.stderr}`);
+    report = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchJson;
+  }, 180_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('measures every latency workload with positive numbers', () => {
+    expect(report.quick).toBe(true);
+    for (const id of LATENCY_ROWS) {
+      const row = report.rows.find((candidate) => candidate.id === id);
+      expect(row).toMatchObject({ id, kind: 'latency' });
+      expect(row!.p50Ms).toBeGreaterThan(0);
+      expect(row!.p99Ms).toBeGreaterThanOrEqual(row!.p50Ms!);
+      expect(row!.throughput).toBeGreaterThan(0);
+      expect(row!.operations).toBeGreaterThan(0);
+    }
+  });
+
+  it('reads the memory of the host and of a subscriber peer after messages passed through', () => {
+    for (const id of MEMORY_ROWS) {
+      const row = report.rows.find((candidate) => candidate.id === id);
+      expect(row).toMatchObject({ id, kind: 'memory' });
+      expect(row!.peakRssMiB).toBeGreaterThan(0);
+      expect(row!.rssMiB).toBeGreaterThan(0);
+      expect(row!.messages).toBeGreaterThan(0);
+    }
+  });
+
+  it('measures the Nest-over-NATS fan-out, or says why it was skipped', () => {
+    const row = report.rows.find((candidate) => candidate.id === 'fanout-nats');
+    if (row?.kind === 'skipped') {
+      expect(row.note).toContain('nats-server');
+    } else {
+      expect(row).toMatchObject({ kind: 'latency' });
+      expect(row!.throughput).toBeGreaterThan(0);
+    }
+  });
+
+  it("judges the issue's targets as ratios, without asserting any of them", () => {
+    const judged = new Set(report.targets.map((target) => target.rowId));
+    for (const id of [
+      'publish-host-100B-x1',
+      'publish-host-100B-x128',
+      'publish-forwarded-100B-x1',
+      'fanout-pubsub',
+      ...MEMORY_ROWS,
+    ]) {
+      expect(judged).toContain(id);
+    }
+  });
+
+  it('prints one table with every row', () => {
+    for (const row of report.rows) expect(run.stdout).toContain(row.workload);
+  });
+
+  it('leaves no process it started running', () => {
+    expect(report.processes.length).toBeGreaterThanOrEqual(6);
+    for (const child of report.processes) {
+      expect(child.exitCode !== null || child.signal !== null).toBe(true);
+      expect(isAlive(child.pid)).toBe(false);
+    }
+  });
+
+  it("rewrites only the Benchmark section's generated part of the README", () => {
+    const readme = readFileSync(readmeFile, 'utf8');
+    const start = readme.indexOf('<!-- bench:start -->');
+    const end = readme.indexOf('<!-- bench:end -->');
+    expect(start).toBeGreaterThan(readme.indexOf('## Benchmark'));
+    expect(end).toBeGreaterThan(start);
+    expect(readme.slice(start, end)).toContain('| Workload |');
+    expect(readme.slice(0, start)).toBe(
+      '# Project\n\nIntro.\n\n## Benchmark\n\n',
+    );
+    expect(readme.slice(end)).toContain(
+      'How to run it.\n\n## Developing\n\nUnchanged.\n',
+    );
+  });
+});
