@@ -93,6 +93,24 @@ describe('LogStore', () => {
     expect(third.log.nextOffset).toBe(4);
   });
 
+  it('keeps a topic created again while its deletion is still removing files', async () => {
+    const store = start();
+    const first = store.open('Sports', 'hosted');
+    for (let i = 0; i < 3; i++) await store.append('Sports', first.log, `old ${i}`);
+    const dropping = store.drop('Sports');
+    const again = store.open('Sports', 'hosted');
+    await store.append('Sports', again.log, 'new');
+    await dropping;
+    await stop(store);
+    const restarted = start();
+    expect(
+      restarted
+        .get('Sports')
+        ?.log.read(0, 10, 1e6)
+        .map((r) => [r.offset, r.message]),
+    ).toEqual([[3, 'new']]);
+  });
+
   it('tells listeners about appends (not duplicates) and drops', async () => {
     const store = start();
     const events: string[] = [];

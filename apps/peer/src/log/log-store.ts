@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'fs';
 import { rm } from 'fs/promises';
 import { join } from 'path';
@@ -48,7 +48,7 @@ const MAX_RETENTION_CHECK_MS = 60_000;
  *
  *   <data dir>/LOCK                      held while the peer runs
  *   <data dir>/tombstones.journal        next offset of each deleted hosted topic
- *   <data dir>/topics/<name>-<hash>/     one per topic (names may not be valid file names)
+ *   <data dir>/topics/<name>-<hash>-<n>/ one per topic (names may not be valid file names)
  *       meta.journal                     topic name, role, a replica's host
  *       00000000000000000000.log ...     segments, named by base offset
  *       <service>.journal                state the services keep per topic
@@ -118,7 +118,6 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
   open(topic: string, role: LogRole, host?: PeerAddress): StoredTopic {
     if (this.topics.has(topic)) throw new Error(`topic '${topic}' is already open`);
     const dir = join(this.topicsDir, directoryName(topic));
-    if (existsSync(dir)) this.removeLeftover(dir);
     const startOffset = role === 'hosted' ? (this.tombstones.get(topic) ?? 0) : 0;
     const log = this.openLog(topic, dir, startOffset);
     const meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
@@ -293,8 +292,10 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
 /**
  * Topic names allow '.', '..' and 255 characters, and differ only in case on
  * some file systems, so a directory is named by a readable prefix and a hash.
+ * A random suffix makes each incarnation of a topic its own directory: one
+ * created right after a delete never meets the files the delete is removing.
  */
-export function directoryName(topic: string): string {
+function directoryName(topic: string): string {
   const hash = createHash('sha256').update(topic).digest('hex').slice(0, 16);
-  return `${topic.slice(0, 64)}-${hash}`;
+  return `${topic.slice(0, 64)}-${hash}-${randomBytes(4).toString('hex')}`;
 }
