@@ -42,6 +42,16 @@ export class RpcConnection {
   private readonly maxInFlightBytes: number;
   private inFlightBytes = 0;
   private readonly waiting: Array<() => void> = [];
+  /**
+   * Set when the far end closed the connection (its process died, say) and
+   * Nest has not torn the socket down yet: a request written now would fail
+   * as if it might have reached the peer. The next request opens a new
+   * connection instead, so a peer that is down is reported as refused.
+   */
+  private remoteEnded = false;
+  private readonly onRemoteEnd = () => {
+    this.remoteEnded = true;
+  };
 
   constructor(options: ConnectionOptions) {
     this.address = `${options.host}:${options.port}`;
@@ -54,6 +64,7 @@ export class RpcConnection {
         options.limits ?? wireLimitsFor(DEFAULT_MAX_MESSAGE_BYTES),
       ),
     });
+    this.client.on('end', this.onRemoteEnd);
   }
 
   /**
@@ -62,6 +73,12 @@ export class RpcConnection {
    */
   async request<T>(pattern: string, data: unknown, weightBytes = 0): Promise<T> {
     if (weightBytes > 0) await this.acquire(weightBytes);
+    if (this.remoteEnded) {
+      this.remoteEnded = false;
+      // close() also drops the listeners it was given: give ours back.
+      await this.client.close();
+      this.client.on('end', this.onRemoteEnd);
+    }
     try {
       return await firstValueFrom(
         this.client.send<T>(pattern, data).pipe(timeout(this.requestTimeoutMs)),
