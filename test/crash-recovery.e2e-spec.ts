@@ -30,7 +30,12 @@ describe.each(['interval', 'always'])(
         ['sub1', 'sub2'].map((name) =>
           startRegisteredPeer(
             peerProcess(name, indexer.port, [
-              ...['--data-dir', dataDirs.make(name), '--fsync', fsync, '--request-timeout-ms', '20000'],
+              '--data-dir',
+              dataDirs.make(name),
+              '--fsync',
+              fsync,
+              '--request-timeout-ms',
+              '20000',
             ]),
           ),
         ),

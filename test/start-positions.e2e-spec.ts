@@ -25,7 +25,12 @@ describe('start positions, replay, long polls and retention', () => {
     // Segments of 4 KiB and 100 messages kept: retention passes quickly.
     smallHostPeer = await startRegisteredPeer(
       peerProcess('small', indexer.port, [
-        ...['--data-dir', dataDirs.make('small'), '--segment-bytes', '4096', '--retention-messages', '100'],
+        '--data-dir',
+        dataDirs.make('small'),
+        '--segment-bytes',
+        '4096',
+        '--retention-messages',
+        '100',
       ]),
     );
     peers.push(smallHostPeer);
