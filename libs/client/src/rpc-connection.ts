@@ -6,7 +6,7 @@ import {
   PubSubError,
   isErrorReply,
 } from '@app/protocol';
-import { WireLimits, createWireSocketClass, wireLimitsFor } from '@app/transport';
+import { WireLimits, coalesceWrites, createWireSocketClass, wireLimitsFor } from '@app/transport';
 import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
 
 export interface ConnectionOptions {
@@ -60,8 +60,8 @@ export class RpcConnection {
     this.client = new ClientTCP({
       host: options.host,
       port: options.port,
-      socketClass: createWireSocketClass(
-        options.limits ?? wireLimitsFor(DEFAULT_MAX_MESSAGE_BYTES),
+      socketClass: coalesceWrites(
+        createWireSocketClass(options.limits ?? wireLimitsFor(DEFAULT_MAX_MESSAGE_BYTES)),
       ),
     });
     this.client.on('end', this.onRemoteEnd);

@@ -1,4 +1,5 @@
 export * from './bootstrap';
+export * from './coalesced-writes';
 export * from './config';
 export * from './in-flight';
 export * from './rpc-error.filter';
