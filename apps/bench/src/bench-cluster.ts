@@ -17,7 +17,7 @@ const LISTENING = /listening on [^\s]+:(\d+)/;
 const PEER_COUNT = 4;
 
 export interface ClusterOptions {
-  /** Where the peers write CPU profiles (node --cpu-prof), if anywhere. */
+  /** Where the services write CPU profiles (node --cpu-prof), if anywhere. */
   profileDir?: string;
 }
 
@@ -61,11 +61,16 @@ export class BenchCluster {
         : [];
 
     this.echo = this.children.add(
-      new ChildService('echo', { args: [ENTRY.echo], listening: LISTENING }),
+      new ChildService('echo', {
+        args: [ENTRY.echo],
+        nodeFlags: profile('echo'),
+        listening: LISTENING,
+      }),
     );
     this.indexer = this.children.add(
       new ChildService('indexer', {
         args: [ENTRY.indexer, '--port', '0'],
+        nodeFlags: profile('indexer'),
         listening: LISTENING,
       }),
     );

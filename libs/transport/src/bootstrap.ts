@@ -1,12 +1,14 @@
 import { ConsoleLogger, DynamicModule, INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { MicroserviceOptions } from '@nestjs/microservices';
 import type { AddressInfo, Server } from 'net';
 import { BareCommandTable } from '@app/protocol';
+import { coalesceWrites } from './coalesced-writes';
 import { ConfigError } from './config';
 import { InFlightRequests } from './in-flight';
 import { WireLimits } from './wire-limits';
 import { createServerWireSocketClass } from './server-wire-socket';
+import { TcpServer } from './tcp-server';
 
 export interface ServiceOptions {
   /** `indexer` or `peer`: with the port, prefixes every log line. */
@@ -41,12 +43,11 @@ export async function startService(
 ): Promise<RunningService> {
   const logger = createLogger(options.role, options.port);
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
-    transport: Transport.TCP,
-    options: {
+    strategy: new TcpServer({
       host: options.host,
       port: options.port,
-      socketClass: createServerWireSocketClass(options.limits, options.bareCommands),
-    },
+      socketClass: coalesceWrites(createServerWireSocketClass(options.limits, options.bareCommands)),
+    }),
     logger,
   });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
