@@ -5,6 +5,8 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { ValidationFailedError } from '@app/protocol';
+import { plainToInstance } from 'class-transformer';
+import { DtoAcceptor, compileDtoAcceptor } from './dto-acceptor';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
@@ -21,6 +23,9 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
  */
 @Injectable()
 export class PayloadValidationPipe extends ValidationPipe {
+  /** Per DTO class: its quick acceptor, or null where it has none. */
+  private readonly acceptors = new Map<Function, DtoAcceptor | null>();
+
   constructor() {
     super({
       whitelist: true,
@@ -49,6 +54,27 @@ export class PayloadValidationPipe extends ValidationPipe {
     ) {
       throw new ValidationFailedError('Invalid payload: expected a JSON object');
     }
+    if (expectsObject) {
+      const accepted = this.acceptQuickly(value as object, metadata.metatype!);
+      if (accepted) return accepted;
+    }
     return super.transform(value, metadata);
+  }
+
+  /**
+   * The instance Nest's pipe would return for a payload that the DTO's
+   * acceptor finds certainly valid; undefined sends it to full validation.
+   * Unknown keys (__proto__ among them) are refused on the raw payload,
+   * before class-transformer copies it.
+   */
+  private acceptQuickly(value: object, metatype: Function): object | undefined {
+    let accept = this.acceptors.get(metatype);
+    if (accept === undefined) {
+      accept = compileDtoAcceptor(metatype as new () => object) ?? null;
+      this.acceptors.set(metatype, accept);
+    }
+    if (!accept || !accept(value)) return undefined;
+    const instance = plainToInstance(metatype as new () => object, value);
+    return accept(instance) ? instance : undefined;
   }
 }
