@@ -56,13 +56,12 @@ export class ServiceProcess {
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
     const mark = this.output.length;
+    // Stop waiting as soon as the process exits instead of at the deadline.
     const line = await waitFor(
-      () => {
-        if (this.exitCode !== undefined) throw new Error(`${this.name} exited: ${this.output.join('\n')}`);
-        return this.output.slice(mark).find((entry) => LISTENING.test(entry));
-      },
+      () => (this.exitCode !== undefined ? 'exited' : this.output.slice(mark).find((entry) => LISTENING.test(entry))),
       { what: `${this.name} to listen` },
     );
+    if (line === 'exited') throw new Error(`${this.name} exited: ${this.output.join('\n')}`);
     this.port = Number(LISTENING.exec(line)![1]);
     return this;
   }
