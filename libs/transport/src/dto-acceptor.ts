@@ -1,8 +1,5 @@
 import { getMetadataStorage } from 'class-validator';
 
-/** Says a DTO instance certainly passes its class-validator rules; false means "ask class-validator". */
-export type DtoAcceptor = (dto: object) => boolean;
-
 type Check = (value: unknown) => boolean;
 
 /**
@@ -21,6 +18,14 @@ const CHECKS: Record<string, (constraints: unknown[]) => Check | undefined> = {
       ? (value) => typeof value === 'string' && pattern.test(value)
       : undefined,
   isInt: () => (value) => typeof value === 'number' && Number.isInteger(value),
+  // Only with no options: then NaN and the infinities are refused.
+  isNumber: ([options]) =>
+    options === undefined ||
+    (typeof options === 'object' &&
+      options !== null &&
+      Object.keys(options).length === 0)
+      ? (value) => typeof value === 'number' && Number.isFinite(value)
+      : undefined,
   min: ([min]) =>
     typeof min === 'number'
       ? (value) => typeof value === 'number' && value >= min
@@ -29,66 +34,145 @@ const CHECKS: Record<string, (constraints: unknown[]) => Check | undefined> = {
     typeof max === 'number'
       ? (value) => typeof value === 'number' && value <= max
       : undefined,
+  isArray: () => (value) => Array.isArray(value),
+  arrayMaxSize: ([max]) =>
+    typeof max === 'number'
+      ? (value) => Array.isArray(value) && value.length <= max
+      : undefined,
 };
 
 interface PropertyRules {
   optional: boolean;
+  /** @ValidateNested: an array of instances of a DTO class, each checked against its own rules. */
+  nested: boolean;
   checks: Check[];
 }
 
-/**
- * Compiles a DTO class's own class-validator decorators into a quick
- * "certainly valid" test, for the payloads of the hot patterns (publish,
- * pull, lookup): class-validator costs more per request than anything else
- * the peer does for a publish. The test accepts a payload only when every
- * property is one the DTO declares, present unless optional, and passes
- * every rule; anything else (including null for an optional field) gets
- * the full validation, which also words the errors. A DTO with a rule the
- * acceptor does not know, nested DTOs, `each` or groups gets no acceptor.
- */
-export function compileDtoAcceptor(
-  dto: new () => object,
-): DtoAcceptor | undefined {
-  const metadatas = getMetadataStorage().getTargetValidationMetadatas(
-    dto,
-    '',
-    false,
-    false,
-  );
-  const properties = new Map<string, PropertyRules>();
-  for (const metadata of metadatas) {
-    if (metadata.each || metadata.always || (metadata.groups?.length ?? 0) > 0)
-      return undefined;
-    let rules = properties.get(metadata.propertyName);
-    if (!rules) {
-      rules = { optional: false, checks: [] };
-      properties.set(metadata.propertyName, rules);
-    }
-    if (
-      metadata.type === 'conditionalValidation' &&
-      metadata.name === 'isOptional'
-    ) {
-      rules.optional = true;
-      continue;
-    }
-    if (metadata.type !== 'customValidation' || metadata.name === undefined)
-      return undefined;
-    const check = CHECKS[metadata.name]?.(metadata.constraints ?? []);
-    if (!check) return undefined;
-    rules.checks.push(check);
-  }
-  if (properties.size === 0) return undefined;
+type Fields = Record<string, unknown>;
 
-  return (instance) => {
-    const fields = instance as Record<string, unknown>;
-    // Own keys only: an unknown one (or __proto__, constructor) goes to the full path.
-    for (const key of Object.keys(fields))
-      if (!properties.has(key)) return false;
-    for (const [name, rules] of properties) {
-      const value = fields[name];
-      if (value === undefined && rules.optional) continue;
-      for (const check of rules.checks) if (!check(value)) return false;
+/**
+ * A quick "certainly valid" test for payloads of DTO classes with simple
+ * rules, compiled once per class from its own class-validator decorators:
+ * class-validator costs more per request than anything else a peer does for
+ * a publish, and per record more than storing a delivered batch.
+ *
+ * It accepts only when every key of the raw payload (and of each nested
+ * item) is a declared property, which also keeps out `__proto__` and
+ * `constructor`, and the instance class-transformer made of it passes every
+ * rule. Anything else, null for an optional field included, gets the full
+ * validation, which also words the errors. A class with a rule the acceptor
+ * does not know, `each` on a plain rule, or groups gets no acceptor.
+ */
+export class DtoAcceptor {
+  private static readonly compiled = new Map<Function, DtoAcceptor | null>();
+
+  private constructor(
+    private readonly properties: Map<string, PropertyRules>,
+  ) {}
+
+  /** The acceptor of `dto`, compiled on first use; undefined where its rules are not all known. */
+  static for(dto: Function): DtoAcceptor | undefined {
+    let acceptor = DtoAcceptor.compiled.get(dto);
+    if (acceptor === undefined) {
+      acceptor = DtoAcceptor.compile(dto) ?? null;
+      DtoAcceptor.compiled.set(dto, acceptor);
+    }
+    return acceptor ?? undefined;
+  }
+
+  private static compile(dto: Function): DtoAcceptor | undefined {
+    const metadatas = getMetadataStorage().getTargetValidationMetadatas(
+      dto,
+      '',
+      false,
+      false,
+    );
+    const properties = new Map<string, PropertyRules>();
+    for (const metadata of metadatas) {
+      if (metadata.always || (metadata.groups?.length ?? 0) > 0)
+        return undefined;
+      let rules = properties.get(metadata.propertyName);
+      if (!rules) {
+        rules = { optional: false, nested: false, checks: [] };
+        properties.set(metadata.propertyName, rules);
+      }
+      if (metadata.type === 'nestedValidation') {
+        rules.nested = true;
+        continue;
+      }
+      if (metadata.each) return undefined;
+      if (
+        metadata.type === 'conditionalValidation' &&
+        metadata.name === 'isOptional'
+      ) {
+        rules.optional = true;
+        continue;
+      }
+      if (metadata.type !== 'customValidation' || metadata.name === undefined)
+        return undefined;
+      const check = CHECKS[metadata.name]?.(metadata.constraints ?? []);
+      if (!check) return undefined;
+      rules.checks.push(check);
+    }
+    return properties.size > 0 ? new DtoAcceptor(properties) : undefined;
+  }
+
+  /** A plain object (as JSON.parse makes) whose own keys are all declared properties. */
+  hasOnlyDeclaredKeys(raw: unknown): raw is Fields {
+    if (typeof raw !== 'object' || raw === null || !isPlainObject(raw))
+      return false;
+    for (const key of Object.keys(raw)) {
+      if (!this.properties.has(key)) return false;
     }
     return true;
-  };
+  }
+
+  /** `instance` is what class-transformer made of `raw`. */
+  accepts(raw: unknown, instance: unknown): boolean {
+    if (
+      !this.hasOnlyDeclaredKeys(raw) ||
+      typeof instance !== 'object' ||
+      instance === null
+    )
+      return false;
+    const fields = instance as Fields;
+    for (const [name, rules] of this.properties) {
+      // Own properties only, as the raw payload was checked for.
+      const value = Object.hasOwn(fields, name) ? fields[name] : undefined;
+      if (value === undefined && rules.optional) continue;
+      for (const check of rules.checks) if (!check(value)) return false;
+      if (rules.nested && !acceptsItems(raw[name], value)) return false;
+    }
+    return true;
+  }
+}
+
+/** Each item of a nested array, against the rules of the class class-transformer made it. */
+function acceptsItems(raw: unknown, items: unknown): boolean {
+  if (
+    !Array.isArray(raw) ||
+    !Array.isArray(items) ||
+    raw.length !== items.length
+  )
+    return false;
+  for (let i = 0; i < items.length; i++) {
+    const item: unknown = items[i];
+    if (typeof item !== 'object' || item === null) return false;
+    const acceptor =
+      item.constructor === Object
+        ? undefined
+        : DtoAcceptor.for(item.constructor);
+    if (!acceptor || !acceptor.accepts(raw[i], item)) return false;
+  }
+  return true;
+}
+
+/** An object whose prototype is Object.prototype (of whichever realm made it): no array, class instance or buffer. */
+function isPlainObject(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return (
+    prototype !== null &&
+    Object.getPrototypeOf(prototype) === null &&
+    !Array.isArray(value)
+  );
 }

@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { ValidationFailedError } from '@app/protocol';
 import { plainToInstance } from 'class-transformer';
-import { DtoAcceptor, compileDtoAcceptor } from './dto-acceptor';
+import { DtoAcceptor } from './dto-acceptor';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
@@ -23,9 +23,6 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
  */
 @Injectable()
 export class PayloadValidationPipe extends ValidationPipe {
-  /** Per DTO class: its quick acceptor, or null where it has none. */
-  private readonly acceptors = new Map<Function, DtoAcceptor | null>();
-
   constructor() {
     super({
       whitelist: true,
@@ -64,17 +61,12 @@ export class PayloadValidationPipe extends ValidationPipe {
   /**
    * The instance Nest's pipe would return for a payload that the DTO's
    * acceptor finds certainly valid; undefined sends it to full validation.
-   * Unknown keys (__proto__ among them) are refused on the raw payload,
-   * before class-transformer copies it.
    */
   private acceptQuickly(value: object, metatype: Function): object | undefined {
-    let accept = this.acceptors.get(metatype);
-    if (accept === undefined) {
-      accept = compileDtoAcceptor(metatype as new () => object) ?? null;
-      this.acceptors.set(metatype, accept);
-    }
-    if (!accept || !accept(value)) return undefined;
+    const acceptor = DtoAcceptor.for(metatype);
+    // Unknown keys turn most bad payloads away before class-transformer copies them.
+    if (!acceptor?.hasOnlyDeclaredKeys(value)) return undefined;
     const instance = plainToInstance(metatype as new () => object, value);
-    return accept(instance) ? instance : undefined;
+    return acceptor.accepts(value, instance) ? instance : undefined;
   }
 }
