@@ -42,14 +42,13 @@ export async function startService(
   options: ServiceOptions,
 ): Promise<RunningService> {
   const logger = createLogger(options.role, options.port);
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
-    strategy: new TcpServer({
-      host: options.host,
-      port: options.port,
-      socketClass: coalesceWrites(createServerWireSocketClass(options.limits, options.bareCommands)),
-    }),
-    logger,
+  const strategy = new TcpServer({
+    host: options.host,
+    port: options.port,
+    socketClass: coalesceWrites(createServerWireSocketClass(options.limits, options.bareCommands)),
   });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, { strategy, logger });
+  app.get(InFlightRequests).track(strategy);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen();
   const server = app.unwrap<Server>();

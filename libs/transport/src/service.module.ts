@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { InFlightRequests } from './in-flight';
 import { RpcErrorFilter } from './rpc-error.filter';
 import { PayloadValidationPipe } from './validation.pipe';
@@ -15,7 +15,6 @@ import { PayloadValidationPipe } from './validation.pipe';
     InFlightRequests,
     { provide: APP_PIPE, useClass: PayloadValidationPipe },
     { provide: APP_FILTER, useClass: RpcErrorFilter },
-    { provide: APP_INTERCEPTOR, useExisting: InFlightRequests },
   ],
   exports: [InFlightRequests],
 })
