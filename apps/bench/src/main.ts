@@ -89,7 +89,7 @@ async function main(options: BenchOptions): Promise<void> {
     writeFileSync(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   if (options.readmeFile) rewriteReadme(options.readmeFile, report);
   if (options.profileDir)
-    progress(`CPU profiles of the peers are in ${options.profileDir}`);
+    progress(`CPU profiles of the services are in ${options.profileDir}`);
 }
 
 function progress(line: string): void {

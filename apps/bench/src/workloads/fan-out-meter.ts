@@ -68,22 +68,33 @@ export class FanOutMeter {
   /**
    * Publishes with `shape.inFlight` concurrent callers until the count or
    * the time bound is reached, then waits for every consumer to catch up.
-   * A failed publish, or a consumer's failure, fails the run.
+   * A failed publish, or a consumer's failure, fails the run, and so do
+   * messages that never arrive: the whole run is bounded by `shape.maxMs`
+   * plus `drainTimeoutMs`.
    */
   async run(
     publish: () => Promise<unknown>,
     drainTimeoutMs: number,
   ): Promise<FanOutResult> {
+    const giveUp = setTimeout(
+      () =>
+        this.fail(
+          new Error(
+            `fan-out: consumers received ${this.received.join('/')} of ${this.published} message(s) in time`,
+          ),
+        ),
+      this.shape.maxMs + drainTimeoutMs,
+    );
     try {
-      return await this.publishAndDrain(publish, drainTimeoutMs);
+      return await this.publishAndDrain(publish);
     } finally {
+      clearTimeout(giveUp);
       this.ended = true;
     }
   }
 
   private async publishAndDrain(
     publish: () => Promise<unknown>,
-    drainTimeoutMs: number,
   ): Promise<FanOutResult> {
     this.startedAt = performance.now();
     const deadline = this.startedAt + this.shape.maxMs;
@@ -107,22 +118,9 @@ export class FanOutMeter {
     );
     this.publishing = false;
     this.wake();
-    const drainDeadline = performance.now() + drainTimeoutMs;
-    const timer = setTimeout(() => this.wake(), drainTimeoutMs);
-    try {
-      await this.until(
-        () =>
-          this.received.every((count) => count >= this.published) ||
-          performance.now() >= drainDeadline,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!this.received.every((count) => count >= this.published)) {
-      throw new Error(
-        `fan-out: consumers received ${this.received.join('/')} of ${this.published} message(s)`,
-      );
-    }
+    await this.until(() =>
+      this.received.every((count) => count >= this.published),
+    );
     const elapsedMs = this.lastDeliveryAt - this.startedAt;
     return {
       deliveredPerSecond:
