@@ -39,6 +39,7 @@ const sizesAndConcurrency = ['100B', '10KiB'].flatMap((size) =>
 );
 const LATENCY_ROWS = [
   ...sizesAndConcurrency.map((suffix) => `echo-${suffix}`),
+  ...[1, 16, 128].map((n) => `echo-tcpserver-100B-x${n}`),
   'lookup-x1',
   'lookup-x128',
   ...sizesAndConcurrency.map((suffix) => `publish-host-${suffix}`),

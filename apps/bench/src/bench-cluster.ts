@@ -29,7 +29,7 @@ export interface PeerHandle {
 /**
  * What the bench measures: an indexer and four peers as separate processes,
  * each on a port it chose itself, with its data in a directory of the bench's
- * own; and beside them the reference echo server. Every process is in
+ * own; and beside them the reference echo servers. Every process is in
  * `children`, so it is stopped however the bench ends.
  */
 export class BenchCluster {
@@ -39,6 +39,9 @@ export class BenchCluster {
   peers: PeerHandle[] = [];
   echo: ChildService;
   echoConnection: RpcConnection;
+  /** The same echo on our TcpServer rather than Nest's ServerTCP. */
+  tcpServerEcho: ChildService;
+  tcpServerEchoConnection: RpcConnection;
   private readonly dataRoot = mkdtempSync(join(tmpdir(), 'p2p-bench-'));
   private readonly clients: Array<{ close(): Promise<void> }> = [];
 
@@ -67,6 +70,13 @@ export class BenchCluster {
         listening: LISTENING,
       }),
     );
+    this.tcpServerEcho = this.children.add(
+      new ChildService('echo-tcpserver', {
+        args: [ENTRY.echo, '--tcp-server'],
+        nodeFlags: profile('echo-tcpserver'),
+        listening: LISTENING,
+      }),
+    );
     this.indexer = this.children.add(
       new ChildService('indexer', {
         args: [ENTRY.indexer, '--port', '0'],
@@ -74,7 +84,11 @@ export class BenchCluster {
         listening: LISTENING,
       }),
     );
-    await Promise.all([this.echo.start(), this.indexer.start()]);
+    await Promise.all([
+      this.echo.start(),
+      this.tcpServerEcho.start(),
+      this.indexer.start(),
+    ]);
 
     const peers = Array.from({ length: PEER_COUNT }, (_, i) => {
       const name = `peer${i + 1}`;
@@ -100,6 +114,9 @@ export class BenchCluster {
     this.echoConnection = this.track(
       new RpcConnection({ host: '127.0.0.1', port: this.echo.port }),
     );
+    this.tcpServerEchoConnection = this.track(
+      new RpcConnection({ host: '127.0.0.1', port: this.tcpServerEcho.port }),
+    );
     this.indexerClient = this.track(
       new IndexerClient({ host: '127.0.0.1', port: this.indexer.port }),
     );
@@ -123,7 +140,8 @@ export class BenchCluster {
     await Promise.allSettled(this.clients.map((client) => client.close()));
     const peers = new Set(this.peers.map((peer) => peer.process));
     await this.children.stopAll(
-      (child) => peers.has(child) || child === this.echo,
+      (child) =>
+        peers.has(child) || child === this.echo || child === this.tcpServerEcho,
     );
     rmSync(this.dataRoot, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ export * from './config';
 export * from './in-flight';
 export * from './rpc-error.filter';
 export * from './service.module';
+export * from './tcp-server';
 export * from './validation.pipe';
 export * from './wire-limits';
 export * from './wire-socket';

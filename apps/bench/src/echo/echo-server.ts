@@ -8,7 +8,11 @@ import {
   Transport,
 } from '@nestjs/microservices';
 import type { AddressInfo, Server } from 'net';
-import { createWireSocketClass, wireLimitsFor } from '@app/transport';
+import {
+  TcpServer,
+  createWireSocketClass,
+  wireLimitsFor,
+} from '@app/transport';
 import { ECHO_PATTERN } from './echo.constants';
 
 @Controller()
@@ -28,19 +32,23 @@ class EchoModule {}
  * interceptors). It gets the same socket class as our services, Nagle off
  * and the same frame limits, so that what the peer adds on top of it is
  * the only difference measured.
+ *
+ * With `--tcp-server` it runs on our TcpServer instead of Nest's ServerTCP:
+ * the same server but for the handler lookup (see tcp-server.ts), which
+ * alone moves the echo's ceiling a long way. The bench reports both.
  */
 async function main(): Promise<void> {
+  const options = {
+    host: '127.0.0.1',
+    port: 0,
+    socketClass: createWireSocketClass(wireLimitsFor()),
+  };
+  const server: MicroserviceOptions = process.argv.includes('--tcp-server')
+    ? { strategy: new TcpServer(options) }
+    : { transport: Transport.TCP, options };
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
     EchoModule,
-    {
-      transport: Transport.TCP,
-      options: {
-        host: '127.0.0.1',
-        port: 0,
-        socketClass: createWireSocketClass(wireLimitsFor()),
-      },
-      logger: ['error', 'warn'],
-    },
+    { ...server, logger: ['error', 'warn'] },
   );
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen();

@@ -61,10 +61,10 @@ export async function requestMatrix(
   idPrefix: string,
   title: string,
   send: (message: string) => Promise<unknown>,
-  { isReference = false } = {},
+  { isReference = false, payloads = PAYLOADS } = {},
 ): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
-  for (const payload of PAYLOADS) {
+  for (const payload of payloads) {
     for (const inFlight of IN_FLIGHT) {
       const measured = await measure(
         () => send(stampedMessage(payload.bytes)),
