@@ -16,6 +16,7 @@ interface BenchRow {
   p99Ms?: number;
   throughput?: number;
   operations?: number;
+  pairedEcho?: { p50Ms: number; throughput: number };
   peakRssMiB?: number;
   rssMiB?: number;
   messages?: number;
@@ -110,6 +111,17 @@ describe('npm run bench -- --quick', () => {
       expect(row!.p99Ms).toBeGreaterThanOrEqual(row!.p50Ms!);
       expect(row!.throughput).toBeGreaterThan(0);
       expect(row!.operations).toBeGreaterThan(0);
+    }
+  });
+
+  it('measures each row at 1 in flight in turns with the bare echo', () => {
+    const paired = LATENCY_ROWS.filter(
+      (id) => id.endsWith('-x1') && !id.startsWith('echo-'),
+    );
+    for (const id of [...paired, 'echo-tcpserver-100B-x1']) {
+      const row = report.rows.find((candidate) => candidate.id === id);
+      expect(row?.pairedEcho?.p50Ms).toBeGreaterThan(0);
+      expect(row?.pairedEcho?.throughput).toBeGreaterThan(0);
     }
   });
 

@@ -48,6 +48,46 @@ export async function measure(
   };
 }
 
+/** Operations each side runs per turn in measurePaired. */
+const TURN = 100;
+
+/**
+ * One request at a time, taking turns with `reference` in short runs, so
+ * that both see the same machine. At one in flight the latency is mostly
+ * the wake-up of two processes, which on a virtual machine drifts by tens
+ * of microseconds over a run: measured minutes apart, two services could
+ * not be compared. The count and time bounds cover both sides.
+ */
+export async function measurePaired(
+  operation: () => Promise<unknown>,
+  reference: () => Promise<unknown>,
+  bounds: Bounds,
+): Promise<{ measured: Measured; reference: Measured }> {
+  const sides = [operation, reference].map((run) => ({
+    run,
+    latency: new LatencyRecorder(),
+    busyMs: 0,
+  }));
+  for (const side of sides)
+    await loop(side.run, 1, bounds.warmup, bounds.maxMs);
+  const deadline = performance.now() + bounds.maxMs;
+  while (sides[0].latency.size < bounds.count && performance.now() < deadline) {
+    const turn = Math.min(TURN, bounds.count - sides[0].latency.size);
+    for (const side of sides) {
+      const turnStart = performance.now();
+      await loop(side.run, 1, turn, bounds.maxMs, side.latency);
+      side.busyMs += performance.now() - turnStart;
+    }
+  }
+  const [measured, paired] = sides.map((side): Measured => ({
+    p50Ms: side.latency.percentile(50),
+    p99Ms: side.latency.percentile(99),
+    perSecond: (side.latency.size * 1000) / side.busyMs,
+    operations: side.latency.size,
+  }));
+  return { measured, reference: paired };
+}
+
 async function loop(
   operation: () => Promise<unknown>,
   inFlight: number,

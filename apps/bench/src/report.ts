@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'fs';
 import { ChildExit } from './child-process';
 import { MachineInfo, machineLine } from './machine';
-import { LatencyRow, Row } from './results';
+import { LatencyRow, Row, echoReference } from './results';
 import { TargetResult, evaluateTargets } from './targets';
 
 export interface BenchReport {
@@ -43,7 +43,6 @@ const HEADER = [
 
 /** The one table: every row with its ratios to the echo and its target, if it has one. */
 function tableCells(report: BenchReport): string[][] {
-  const byId = new Map(report.rows.map((row) => [row.id, row]));
   return report.rows.map((row) => {
     const targets = report.targets.filter((target) => target.rowId === row.id);
     const target = targets.map((t) => t.target).join('; ');
@@ -76,14 +75,15 @@ function tableCells(report: BenchReport): string[][] {
         met,
       ];
     }
-    const echo = row.echoId ? byId.get(row.echoId) : undefined;
-    const versus = echo?.kind === 'latency' ? echo : undefined;
+    const versus = echoReference(row, report.rows);
     return [
       row.workload,
       ms(row.p50Ms),
       ms(row.p99Ms),
       rate(row),
-      versus ? `${(row.p50Ms / versus.p50Ms).toFixed(2)}×` : '',
+      versus
+        ? `${(row.p50Ms / versus.p50Ms).toFixed(2)}×${pairedNote(row)}`
+        : '',
       versus
         ? `${((row.throughput / versus.throughput) * 100).toFixed(0)}%`
         : '',
@@ -160,6 +160,11 @@ export function rewriteReadme(file: string, report: BenchReport): void {
     updated = `${readme.slice(0, at)}\n${generated}\n${readme.slice(at)}`;
   }
   writeFileSync(file, updated);
+}
+
+/** A paired row's echo was measured with it, not in the echo row: say which p50 the ratio used. */
+function pairedNote(row: LatencyRow): string {
+  return row.pairedEcho ? ` (echo ${ms(row.pairedEcho.p50Ms)} in turns)` : '';
 }
 
 function ms(value: number): string {

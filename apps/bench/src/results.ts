@@ -12,6 +12,11 @@ export interface LatencyRow {
   operations: number;
   /** The bare echo row this row's ratios are quoted against. */
   echoId?: string;
+  /**
+   * At one in flight: the bare echo measured in turns with this row, which
+   * its ratios use instead of the echo row (see measurePaired).
+   */
+  pairedEcho?: { p50Ms: number; throughput: number };
 }
 
 /** Resident memory of one process after a workload. */
@@ -36,3 +41,13 @@ export interface SkippedRow {
 }
 
 export type Row = LatencyRow | MemoryRow | SkippedRow;
+
+/** What a row's ratios are quoted against: its paired echo, or its echo row. */
+export function echoReference(
+  row: LatencyRow,
+  rows: readonly Row[],
+): { p50Ms: number; throughput: number } | undefined {
+  if (row.pairedEcho) return row.pairedEcho;
+  const echo = rows.find((candidate) => candidate.id === row.echoId);
+  return echo?.kind === 'latency' ? echo : undefined;
+}

@@ -1,4 +1,4 @@
-import { LatencyRow, Row } from './results';
+import { LatencyRow, Row, echoReference } from './results';
 import { NATS_ROW_ID } from './workloads/nats-fan-out.workload';
 
 /** One of the targets, judged on this run's rows. */
@@ -23,8 +23,7 @@ export function evaluateTargets(rows: Row[]): TargetResult[] {
     const row = byId.get(id);
     return row?.kind === 'latency' ? row : undefined;
   };
-  const echoOf = (row: LatencyRow) =>
-    row.echoId ? latency(row.echoId) : undefined;
+  const echoOf = (row: LatencyRow) => echoReference(row, rows);
   const results: TargetResult[] = [];
 
   const p50Within = (id: string, factor: number) => {

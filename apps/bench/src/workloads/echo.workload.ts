@@ -5,9 +5,24 @@ import { LatencyRow } from '../results';
 import { PAYLOADS, requestMatrix } from './request-matrix';
 
 /**
- * The reference every ratio is quoted against: the bare echo service driven
- * by the same RpcConnection the peers' clients use, with a publish-shaped
- * payload (`{topic, message}`) that it sends back whole.
+ * One request to the bare echo, through the same RpcConnection the peers'
+ * clients use, with a publish-shaped payload (`{topic, message}`) that it
+ * sends back whole.
+ */
+export function bareEcho(
+  cluster: BenchCluster,
+): (message: string) => Promise<unknown> {
+  return (message) =>
+    cluster.echoConnection.request(
+      ECHO_PATTERN,
+      { topic: 'bench-echo', message },
+      message.length,
+    );
+}
+
+/**
+ * The reference every ratio is quoted against: the bare echo at every
+ * payload size and concurrency.
  *
  * It runs first, while the bench's own client code is still cold; the
  * workloads after it would otherwise get a client that the echo rows had
@@ -23,21 +38,9 @@ export async function runEcho(
   sizes: Sizes,
 ): Promise<LatencyRow[]> {
   const pass = () =>
-    requestMatrix(
-      sizes,
-      'echo',
-      'echo (bare Nest TCP)',
-      (message) =>
-        cluster.echoConnection.request(
-          ECHO_PATTERN,
-          { topic: 'bench-echo', message },
-          message.length,
-        ),
-      { isReference: true },
-    );
+    requestMatrix(sizes, 'echo', 'echo (bare Nest TCP)', bareEcho(cluster));
   await pass();
   const reference = await pass();
-  // Beside it, what the same echo does without Nest's pattern parsing, quoted against the bare one.
   const onTcpServer = await requestMatrix(
     sizes,
     'echo-tcpserver',
@@ -48,7 +51,7 @@ export async function runEcho(
         { topic: 'bench-echo', message },
         message.length,
       ),
-    { payloads: [PAYLOADS[0]] },
+    { echo: bareEcho(cluster), payloads: [PAYLOADS[0]] },
   );
   return [...reference, ...onTcpServer];
 }

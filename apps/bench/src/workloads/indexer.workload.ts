@@ -2,13 +2,14 @@ import { BenchCluster } from '../bench-cluster';
 import { Sizes } from '../bench-options';
 import { measure } from '../drive';
 import { LatencyRow } from '../results';
-import { PAYLOADS, echoRowId, latencyRow } from './request-matrix';
+import { bareEcho } from './echo.workload';
+import { PAYLOADS, echoRowId, latencyRow, pairedRow } from './request-matrix';
 
 const TOPIC = 'bench-lookup';
 
 /**
  * lookup at the indexer: a map read behind the whole Nest pipeline
- * (validation pipe, error filter, in-flight interceptor), so next to the
+ * (validation pipe, error filter, in-flight count), so next to the
  * echo it shows what that pipeline costs per request.
  */
 export async function runIndexer(
@@ -19,11 +20,13 @@ export async function runIndexer(
   const lookup = () => cluster.indexerClient.lookup(TOPIC);
   const small = PAYLOADS[0];
   return [
-    latencyRow(
+    await pairedRow(
       'lookup-x1',
       'lookup at the indexer ×1',
-      await measure(lookup, 1, sizes.serial),
-      echoRowId(small, 1),
+      lookup,
+      bareEcho(cluster),
+      small,
+      sizes.serial,
     ),
     latencyRow(
       'lookup-x128',

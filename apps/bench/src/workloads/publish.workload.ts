@@ -1,6 +1,7 @@
 import { BenchCluster } from '../bench-cluster';
 import { Sizes } from '../bench-options';
 import { LatencyRow } from '../results';
+import { bareEcho } from './echo.workload';
 import { requestMatrix } from './request-matrix';
 
 const TOPIC = 'bench-publish';
@@ -22,12 +23,14 @@ export async function runPublish(
       'publish-host',
       'publish on the host',
       (message) => host.client.publish(TOPIC, message),
+      { echo: bareEcho(cluster) },
     )),
     ...(await requestMatrix(
       sizes,
       'publish-forwarded',
       'publish forwarded',
       (message) => forwarder.client.publish(TOPIC, message),
+      { echo: bareEcho(cluster) },
     )),
   ];
 }

@@ -3,7 +3,8 @@ import { Sizes } from '../bench-options';
 import { stampedMessage } from '../clock';
 import { measure } from '../drive';
 import { LatencyRow } from '../results';
-import { PAYLOADS, echoRowId, latencyRow } from './request-matrix';
+import { bareEcho } from './echo.workload';
+import { PAYLOADS, pairedRow } from './request-matrix';
 
 const TOPIC = 'bench-pull';
 const BATCH = 100;
@@ -41,11 +42,13 @@ export async function runPull(
     }
   };
   return [
-    latencyRow(
+    await pairedRow(
       'pull-x1',
       `pull ×1, ${BATCH} messages of 100 B per reply`,
-      await measure(pull, 1, sizes.pull),
-      echoRowId(PAYLOADS[0], 1),
+      pull,
+      bareEcho(cluster),
+      PAYLOADS[0],
+      sizes.pull,
     ),
   ];
 }

@@ -1,6 +1,6 @@
 import { Sizes } from '../bench-options';
 import { stampedMessage } from '../clock';
-import { Bounds, Measured, measure } from '../drive';
+import { Bounds, Measured, measure, measurePaired } from '../drive';
 import { LatencyRow } from '../results';
 
 export interface Payload {
@@ -35,6 +35,7 @@ export function latencyRow(
   workload: string,
   measured: Measured,
   echoId?: string,
+  pairedEcho?: Measured,
 ): LatencyRow {
   return {
     kind: 'latency',
@@ -46,39 +47,85 @@ export function latencyRow(
     unit: 'req/s',
     operations: measured.operations,
     echoId,
+    pairedEcho: pairedEcho && {
+      p50Ms: pairedEcho.p50Ms,
+      throughput: pairedEcho.perSecond,
+    },
   };
+}
+
+/**
+ * A one-at-a-time workload measured in turns with the bare echo of
+ * `echoPayload` (see measurePaired), as its row.
+ */
+export async function pairedRow(
+  id: string,
+  workload: string,
+  operation: () => Promise<unknown>,
+  echo: (message: string) => Promise<unknown>,
+  echoPayload: Payload,
+  bounds: Bounds,
+): Promise<LatencyRow> {
+  const { measured, reference } = await measurePaired(
+    operation,
+    () => echo(stampedMessage(echoPayload.bytes)),
+    bounds,
+  );
+  return latencyRow(
+    id,
+    workload,
+    measured,
+    echoRowId(echoPayload, 1),
+    reference,
+  );
 }
 
 /**
  * Runs one request-reply workload at every payload size and in-flight
  * level: `send` gets a fresh message of the payload's size each time.
- * Rows are named `<idPrefix>-<size>-x<in flight>` and, unless they are the
- * echo rows themselves, quoted against the echo row of the same size and
- * concurrency.
+ * Rows are named `<idPrefix>-<size>-x<in flight>` and quoted against the
+ * echo of the same size and concurrency, which at one in flight is
+ * measured in turns with the row (`echo`). The echo's own rows pass no
+ * `echo`.
  */
 export async function requestMatrix(
   sizes: Sizes,
   idPrefix: string,
   title: string,
   send: (message: string) => Promise<unknown>,
-  { isReference = false, payloads = PAYLOADS } = {},
+  {
+    echo,
+    payloads = PAYLOADS,
+  }: {
+    echo?: (message: string) => Promise<unknown>;
+    payloads?: Payload[];
+  } = {},
 ): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
   for (const payload of payloads) {
     for (const inFlight of IN_FLIGHT) {
-      const measured = await measure(
-        () => send(stampedMessage(payload.bytes)),
-        inFlight,
-        boundsFor(sizes, payload, inFlight),
-      );
-      rows.push(
-        latencyRow(
-          `${idPrefix}-${payload.key}-x${inFlight}`,
-          `${title}, ${payload.label} ×${inFlight}`,
-          measured,
-          isReference ? undefined : echoRowId(payload, inFlight),
-        ),
-      );
+      const id = `${idPrefix}-${payload.key}-x${inFlight}`;
+      const workload = `${title}, ${payload.label} ×${inFlight}`;
+      const operation = () => send(stampedMessage(payload.bytes));
+      const bounds = boundsFor(sizes, payload, inFlight);
+      if (!echo) {
+        rows.push(
+          latencyRow(id, workload, await measure(operation, inFlight, bounds)),
+        );
+      } else if (inFlight === 1) {
+        rows.push(
+          await pairedRow(id, workload, operation, echo, payload, bounds),
+        );
+      } else {
+        rows.push(
+          latencyRow(
+            id,
+            workload,
+            await measure(operation, inFlight, bounds),
+            echoRowId(payload, inFlight),
+          ),
+        );
+      }
     }
   }
   return rows;

@@ -1,8 +1,8 @@
 import { BenchCluster } from '../bench-cluster';
 import { Sizes } from '../bench-options';
-import { measure } from '../drive';
 import { LatencyRow } from '../results';
-import { PAYLOADS, echoRowId, latencyRow } from './request-matrix';
+import { bareEcho } from './echo.workload';
+import { PAYLOADS, pairedRow } from './request-matrix';
 
 /**
  * create_topic (claim at the indexer, then a new log on disk) on peer4, and
@@ -21,24 +21,29 @@ export async function runTopics(
     created.push(topic);
     await host.createTopic(topic);
   };
-  const createRow = latencyRow(
+  const echo = bareEcho(cluster);
+  const createRow = await pairedRow(
     'create_topic-x1',
     'create_topic ×1',
-    await measure(create, 1, sizes.topics),
-    echoRowId(PAYLOADS[0], 1),
+    create,
+    echo,
+    PAYLOADS[0],
+    sizes.topics,
   );
 
   // Subscribes to as many of those topics as there are, so both are bounded alike.
   let next = 0;
   const subscribe = () => subscriber.subscribe(created[next++]);
-  const subscribeRow = latencyRow(
+  const subscribeRow = await pairedRow(
     'subscribe-x1',
     'subscribe ×1',
-    await measure(subscribe, 1, {
+    subscribe,
+    echo,
+    PAYLOADS[0],
+    {
       ...sizes.topics,
       count: created.length - sizes.topics.warmup,
-    }),
-    echoRowId(PAYLOADS[0], 1),
+    },
   );
   return [createRow, subscribeRow];
 }
