@@ -8,9 +8,10 @@ export const USAGE = `Usage: npm run bench -- [options]
   --json FILE      also write the results as JSON
   --readme         rewrite the generated part of README.md's Benchmark section
   --readme-file F  the same, in another file
-  --profile DIR    start every peer with node --cpu-prof, profiles written to DIR
+  --profile DIR    start every service with node --cpu-prof, profiles written to DIR
   --only LIST      comma-separated workload families (the echo reference always runs):
                    indexer, publish, pull, fanout, nats, topics, memory
+  --help           this text
 `;
 
 export const FAMILIES = [

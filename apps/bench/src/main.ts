@@ -99,6 +99,10 @@ function progress(line: string): void {
 // Nest's clients in this process (ClientNats) log status changes; the table is the output.
 Logger.overrideLogger(['error', 'warn']);
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 let options: BenchOptions;
 try {
   options = parseBenchOptions(process.argv.slice(2), REPOSITORY_ROOT);
