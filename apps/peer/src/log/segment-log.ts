@@ -58,6 +58,8 @@ export class SegmentLog implements TopicLog {
   /** The sync in flight; it settles without rejecting (waiters get the error). */
   private syncing?: Promise<void>;
   private syncWaiters: SyncWaiter[] = [];
+  /** Sealed segments holding appends no sync has covered yet; closed once one has. */
+  private sealedUnsynced: Segment[] = [];
   private closed = false;
 
   private constructor(
@@ -225,13 +227,15 @@ export class SegmentLog implements TopicLog {
     this.appended++;
   }
 
-  /** Seals the last segment (flushed once, here) and starts a new one at the next offset. */
+  /**
+   * Seals the last segment and starts a new one at the next offset. The sealed
+   * segment is flushed by the next group commit, not here: a synchronous
+   * fdatasync of a whole segment stalled the event loop for hundreds of ms.
+   */
   private roll(): Segment {
     const sealed = this.segments[this.segments.length - 1];
-    sealed.syncNow();
-    this.synced = this.appended;
-    this.syncedNext = this.next;
-    this.closeWhenIdle(sealed);
+    if (this.synced >= this.appended) this.closeWhenIdle(sealed);
+    else this.sealedUnsynced.push(sealed);
     const segment = Segment.create(this.options.dir, this.next);
     this.segments.push(segment);
     this.directoryDirty = true;
@@ -249,9 +253,13 @@ export class SegmentLog implements TopicLog {
     const syncDirectory = this.directoryDirty;
     this.directoryDirty = false;
     const active = this.segments[this.segments.length - 1];
-    const flushed = syncDirectory ? Promise.all([active.sync(), fsyncDirectory(this.options.dir)]) : active.sync();
-    this.syncing = flushed.then(
+    const sealed = this.sealedUnsynced;
+    this.sealedUnsynced = [];
+    const flushes = [active.sync(), ...sealed.map((segment) => segment.sync())];
+    if (syncDirectory) flushes.push(fsyncDirectory(this.options.dir));
+    this.syncing = Promise.all(flushes).then(
       () => {
+        for (const segment of sealed) segment.close();
         this.synced = Math.max(this.synced, target);
         this.syncedNext = Math.max(this.syncedNext, targetNext);
         this.syncing = undefined;
@@ -264,6 +272,7 @@ export class SegmentLog implements TopicLog {
       },
       (error: Error) => {
         if (syncDirectory) this.directoryDirty = true;
+        this.sealedUnsynced.unshift(...sealed);
         this.syncing = undefined;
         const waiting = this.syncWaiters;
         this.syncWaiters = [];
