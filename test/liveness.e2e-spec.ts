@@ -5,7 +5,8 @@
 import { IndexerClient, PeerClient } from '@app/client';
 import { DataDirs } from './support/data-dirs';
 import { expectCode } from './support/expect-error';
-import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
+import { Cluster, startCluster } from './support/cluster';
+import { ServiceProcess } from './support/processes';
 import { pullUntil } from './support/pull';
 import { waitFor } from './support/wait';
 
@@ -16,36 +17,19 @@ const FAST_HEARTBEATS = ['--heartbeat-interval-ms', '100'];
 const dataDirs = new DataDirs();
 afterAll(() => dataDirs.removeAll());
 
-async function startPeers(indexerPort: number, count: number, args: string[] = []): Promise<ServiceProcess[]> {
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      startRegisteredPeer(
-        peerProcess(`peer${i + 1}`, indexerPort, ['--data-dir', dataDirs.make(`peer${i + 1}`), ...args]),
-      ),
-    ),
-  );
-}
-
-const clientFor = (peer: ServiceProcess) => new PeerClient({ host: '127.0.0.1', port: peer.port });
-
 describe('an indexer killed and replaced by a fresh one on the same port', () => {
+  let cluster: Cluster;
   let indexer: ServiceProcess;
   let peers: ServiceProcess[];
   let clients: PeerClient[];
   let indexerClient: IndexerClient;
 
   beforeAll(async () => {
-    indexer = await indexerProcess().start();
-    peers = await startPeers(indexer.port, 3, FAST_HEARTBEATS);
-    clients = peers.map(clientFor);
-    indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+    cluster = await startCluster(3, { peerArgs: FAST_HEARTBEATS, dataDirs });
+    ({ indexer, peers, clients, indexerClient } = cluster);
   });
 
-  afterAll(async () => {
-    await Promise.all([...clients, indexerClient].map((client) => client?.close()));
-    await Promise.all(peers.map((peer) => peer.stop()));
-    await indexer?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   it('is rebuilt by the peers: lookup finds every topic again, and subscribe and publish work from other peers', async () => {
     const [first, second, third] = clients;
@@ -87,23 +71,18 @@ describe('an indexer killed and replaced by a fresh one on the same port', () =>
 });
 
 describe('a peer killed with -9 and never restarted', () => {
+  let cluster: Cluster;
   let indexer: ServiceProcess;
   let peers: ServiceProcess[];
   let clients: PeerClient[];
   let indexerClient: IndexerClient;
 
   beforeAll(async () => {
-    indexer = await indexerProcess(['--peer-lease-ms', '1000']).start();
-    peers = await startPeers(indexer.port, 3, FAST_HEARTBEATS);
-    clients = peers.map(clientFor);
-    indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+    cluster = await startCluster(3, { indexerArgs: ['--peer-lease-ms', '1000'], peerArgs: FAST_HEARTBEATS, dataDirs });
+    ({ indexer, peers, clients, indexerClient } = cluster);
   });
 
-  afterAll(async () => {
-    await Promise.all([...clients, indexerClient].map((client) => client?.close()));
-    await Promise.all(peers.map((peer) => peer.stop()));
-    await indexer?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   it('is evicted with its topics after the lease, while the peers that heartbeat stay', async () => {
     const [doomed, survivor, subscriber] = peers;
@@ -132,23 +111,18 @@ describe('a peer killed with -9 and never restarted', () => {
 });
 
 describe('publishing to a topic whose host is down', () => {
-  let indexer: ServiceProcess;
+  let cluster: Cluster;
   let peers: ServiceProcess[];
   let clients: PeerClient[];
 
   beforeAll(async () => {
     // The default lease (seconds) keeps the dead host in the index: the
     // publisher finds it and must give up on its own, after its request timeout.
-    indexer = await indexerProcess().start();
-    peers = await startPeers(indexer.port, 2, ['--request-timeout-ms', '500']);
-    clients = peers.map(clientFor);
+    cluster = await startCluster(2, { peerArgs: ['--request-timeout-ms', '500'], dataDirs });
+    ({ peers, clients } = cluster);
   });
 
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client?.close()));
-    await Promise.all(peers.map((peer) => peer.stop()));
-    await indexer?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   it('fails with PEER_UNAVAILABLE after the bounded retry, not a hang', async () => {
     await clients[0].createTopic('Stranded');
