@@ -2,10 +2,14 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY libs/protocol/package.json libs/protocol/
+COPY libs/wire/package.json libs/wire/
+COPY libs/client/package.json libs/client/
+COPY libs/server/package.json libs/server/
 RUN npm ci
-COPY nest-cli.json tsconfig.json ./
-COPY apps ./apps
+COPY tsconfig.base.json tsconfig.build.json ./
 COPY libs ./libs
+COPY apps ./apps
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
@@ -14,6 +18,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-RUN mkdir -p /data && chown node:node /data
+# The workspace packages the apps load at run time, as built (node_modules links to them).
+COPY --from=build /app/libs ./libs
+RUN rm -rf libs/*/src && mkdir -p /data && chown node:node /data
 USER node
-CMD ["node", "dist/apps/peer/apps/peer/src/main.js"]
+CMD ["node", "dist/apps/peer/main.js"]

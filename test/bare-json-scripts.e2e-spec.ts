@@ -4,7 +4,7 @@
 // down the connection or the process, oversized commands refused like
 // oversized frames, the indexer's old command names, and Nest clients on the
 // same port unaffected throughout.
-import { PeerClient } from '@app/client';
+import { PeerClient } from '@p2p-pubsub/client';
 import { BareJsonClient, ncat } from './support/bare-json';
 import { Cluster, startCluster } from './support/cluster';
 import { waitFor } from './support/wait';

@@ -2,7 +2,7 @@
 // is no Docker engine here, so each compose service's own command and
 // environment is started as a local process and the original's scenario is
 // run against the result.
-import { PeerClient } from '@app/client';
+import { PeerClient } from '@p2p-pubsub/client';
 import { readFileSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';

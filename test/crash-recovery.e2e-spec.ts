@@ -2,7 +2,7 @@
 // publishes loses no acknowledged message, reuses no offset when it comes
 // back with its data directory, resumes delivery to its subscribers where
 // they left off, and peers publishing through it retry instead of failing.
-import { IndexerClient, PeerClient, PulledMessage } from '@app/client';
+import { IndexerClient, PeerClient, PulledMessage } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
 import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
 import { pullUntil, readLog } from './support/pull';

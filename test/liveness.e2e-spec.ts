@@ -2,7 +2,7 @@
 // by the peers within a few heartbeats, a peer that dies is evicted after its
 // lease, and a publish to a topic whose host is down fails fast with
 // PEER_UNAVAILABLE instead of hanging.
-import { IndexerClient, PeerClient } from '@app/client';
+import { IndexerClient, PeerClient } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
 import { expectCode } from './support/expect-error';
 import { Cluster, startCluster } from './support/cluster';

@@ -3,7 +3,7 @@
 // serves every whole message, never a half-written one.
 import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { PeerClient } from '@app/client';
+import { PeerClient } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
 import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
 import { readLog } from './support/pull';

@@ -1,7 +1,7 @@
 // Guards the core contract end to end: topics found through the indexer,
 // every message delivered in order to every subscriber peer, consumers
 // pulling each message once, and delete really deleting.
-import { PeerClient, PulledMessage } from '@app/client';
+import { PeerClient, PulledMessage } from '@p2p-pubsub/client';
 import { Cluster, startCluster } from './support/cluster';
 import { expectCode } from './support/expect-error';
 import { waitFor } from './support/wait';

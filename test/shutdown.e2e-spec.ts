@@ -1,6 +1,6 @@
 // Guards start-up order and shutdown: a peer started before the indexer must
 // keep trying to register, and SIGTERM must unregister and exit 0.
-import { IndexerClient } from '@app/client';
+import { IndexerClient } from '@p2p-pubsub/client';
 import { indexerProcess, peerProcess } from './support/processes';
 import { waitFor } from './support/wait';
 

@@ -2,7 +2,7 @@
 // pull replaying from an offset without moving the consumer; long polls; and
 // a consumer or subscriber left behind by retention getting the oldest
 // retained message with a count of what it skipped.
-import { PeerClient, PulledMessage } from '@app/client';
+import { PeerClient, PulledMessage } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
 import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
 import { pullUntil } from './support/pull';

@@ -2,7 +2,7 @@
 // down catches up from its acknowledged offset with every message once, its
 // consumers keep their positions over its restart, and a stopped subscriber
 // holds up neither publish nor the other subscribers.
-import { PeerClient } from '@app/client';
+import { PeerClient } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
 import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
 import { pullUntil } from './support/pull';

@@ -1,7 +1,7 @@
 // Guards against the original's habit of accepting anything: it created a
 // topic named "None" for a command without a topic. Every malformed payload
 // must come back as VALIDATION_FAILED and change nothing.
-import { IndexerPatterns, PeerPatterns } from '@app/protocol';
+import { IndexerPatterns, PeerPatterns } from '@p2p-pubsub/protocol';
 import { Cluster, startCluster } from './support/cluster';
 import { expectCode } from './support/expect-error';
 import { RawConnection, nestFrame, parseNestFrames } from './support/raw-socket';

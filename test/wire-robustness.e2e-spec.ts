@@ -1,8 +1,8 @@
 // Guards against a client that speaks the wire badly: an unknown pattern, a
 // malformed or oversized frame, or a connection dropped mid-frame must get an
 // error or a closed socket, and the process must keep serving everyone else.
-import { PeerClient } from '@app/client';
-import { IndexerPatterns, PeerPatterns } from '@app/protocol';
+import { PeerClient } from '@p2p-pubsub/client';
+import { IndexerPatterns, PeerPatterns } from '@p2p-pubsub/protocol';
 import { Cluster, startCluster } from './support/cluster';
 import { expectCode } from './support/expect-error';
 import { RawConnection, nestFrame, parseNestFrames } from './support/raw-socket';

@@ -1,4 +1,4 @@
-import { IndexerClient, PeerClient } from '@app/client';
+import { IndexerClient, PeerClient } from '@p2p-pubsub/client';
 import { DataDirs } from './data-dirs';
 import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './processes';
 

@@ -1,4 +1,4 @@
-import { PubSubError } from '@app/client';
+import { PubSubError } from '@p2p-pubsub/client';
 
 /** Awaits `promise`, expecting it to fail with a PubSubError of `code`. */
 export async function expectCode(promise: Promise<unknown>, code: string): Promise<PubSubError> {

@@ -7,10 +7,10 @@ const ROOT = process.cwd();
 
 /** Where `npm run build` puts each app's entry point (Nest monorepo, tsc builder). */
 export const ENTRY = {
-  indexer: join(ROOT, 'dist/apps/indexer/apps/indexer/src/main.js'),
-  peer: join(ROOT, 'dist/apps/peer/apps/peer/src/main.js'),
-  cli: join(ROOT, 'dist/apps/cli/apps/cli/src/main.js'),
-  bench: join(ROOT, 'dist/apps/bench/apps/bench/src/main.js'),
+  indexer: join(ROOT, 'dist/apps/indexer/main.js'),
+  peer: join(ROOT, 'dist/apps/peer/main.js'),
+  cli: join(ROOT, 'dist/apps/cli/main.js'),
+  bench: join(ROOT, 'dist/apps/bench/main.js'),
 };
 
 const LISTENING = /listening on [^\s]+:(\d+)/;

@@ -1,4 +1,4 @@
-import { PeerClient, PullOptions, PulledMessage } from '@app/client';
+import { PeerClient, PullOptions, PulledMessage } from '@p2p-pubsub/client';
 import { waitFor } from './wait';
 
 /**

@@ -1,15 +1,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { IndexerClient, PeerClient, RpcConnection } from '@app/client';
+import { IndexerClient, PeerClient, RpcConnection } from '@p2p-pubsub/client';
 import { ChildGroup, ChildService } from './child-process';
 
-/** The repository root, from this file's place in dist/apps/bench/apps/bench/src. */
-export const REPOSITORY_ROOT = resolve(__dirname, '../../../../../..');
+/** The repository root, from this file's place in dist/apps/bench. */
+export const REPOSITORY_ROOT = resolve(__dirname, '../../..');
 
 const ENTRY = {
-  indexer: join(REPOSITORY_ROOT, 'dist/apps/indexer/apps/indexer/src/main.js'),
-  peer: join(REPOSITORY_ROOT, 'dist/apps/peer/apps/peer/src/main.js'),
+  indexer: join(REPOSITORY_ROOT, 'dist/apps/indexer/main.js'),
+  peer: join(REPOSITORY_ROOT, 'dist/apps/peer/main.js'),
   echo: join(__dirname, 'echo/echo-server.js'),
 };
 

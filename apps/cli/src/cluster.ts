@@ -9,7 +9,7 @@ export interface ClusterOptions {
 
 /** Where the build puts the indexer and peer entry points, next to this CLI's. */
 function entry(app: 'indexer' | 'peer'): string {
-  return join(__dirname, '..', '..', '..', '..', app, 'apps', app, 'src', 'main.js');
+  return join(__dirname, '..', app, 'main.js');
 }
 
 /**

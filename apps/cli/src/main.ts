@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { IndexerClient, PeerClient, PubSubError } from '@app/client';
+import { IndexerClient, PeerClient, PubSubError } from '@p2p-pubsub/client';
 import { parseArgs } from 'util';
 import { runCluster } from './cluster';
 

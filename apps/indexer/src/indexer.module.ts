@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ServiceModule } from '@app/transport';
+import { ServiceModule } from '@p2p-pubsub/server';
 import { IndexerConfig } from './indexer.config';
 import { RegistryModule } from './registry/registry.module';
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { IndexerBareCommands } from '@app/protocol';
-import { runMain, startService, wireLimitsFor } from '@app/transport';
+import { IndexerBareCommands } from '@p2p-pubsub/protocol';
+import { runMain, startService } from '@p2p-pubsub/server';
+import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { loadIndexerConfig } from './indexer.config';
 import { IndexerModule } from './indexer.module';
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { PeerBareCommands } from '@app/protocol';
-import { runMain, startService, wireLimitsFor } from '@app/transport';
+import { PeerBareCommands } from '@p2p-pubsub/protocol';
+import { runMain, startService } from '@p2p-pubsub/server';
+import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { IndexerLink } from './links/indexer-link';
 import { loadPeerConfig } from './peer.config';
 import { PeerIdentity } from './peer-identity';

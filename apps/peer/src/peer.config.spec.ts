@@ -1,6 +1,6 @@
 // Guards the storage settings a peer validates at start-up: where its data
 // lives by default, and that a bad durability or retention value stops it.
-import { ConfigError } from '@app/transport';
+import { ConfigError } from '@p2p-pubsub/server';
 import { loadPeerConfig } from './peer.config';
 
 describe('loadPeerConfig storage settings', () => {

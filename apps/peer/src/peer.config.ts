@@ -1,6 +1,6 @@
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '@app/protocol';
-import { SettingSource, loadConfig } from '@app/transport';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
+import { SettingSource, loadConfig } from '@p2p-pubsub/server';
 
 /**
  * When an acknowledged message reaches stable storage. Every publish is

@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ServiceModule } from '@app/transport';
+import { ServiceModule } from '@p2p-pubsub/server';
 import { ConsumersModule } from './consumers/consumers.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { LinksModule } from './links/links.module';

@@ -1,5 +1,5 @@
 export * from './rpc-connection';
 export * from './peer-client';
 export * from './indexer-client';
-export { PubSubError, ErrorCodes } from '@app/protocol';
-export type * from '@app/protocol/results';
+export { ErrorCodes, PubSubError, isUnsent } from '@p2p-pubsub/protocol';
+export type * from '@p2p-pubsub/protocol';

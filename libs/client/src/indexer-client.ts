@@ -1,13 +1,4 @@
-import {
-  ClaimResult,
-  HeartbeatResult,
-  IndexerPatterns,
-  LookupResult,
-  PeerListResult,
-  RegisterResult,
-  SuccessReply,
-  TopicListResult,
-} from '@app/protocol';
+import { ClaimResult, HeartbeatResult, IndexerPatterns, LookupResult, PeerListResult, RegisterResult, SuccessReply, TopicListResult } from '@p2p-pubsub/protocol';
 import { ConnectionOptions, RpcConnection } from './rpc-connection';
 
 /** What peers and operators call on the indexer. */

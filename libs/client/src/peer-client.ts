@@ -1,12 +1,4 @@
-import {
-  PeerPatterns,
-  PeerTopicsResult,
-  PublishResult,
-  PullResult,
-  StartPosition,
-  SubscribeResult,
-  TopicResult,
-} from '@app/protocol';
+import { PeerPatterns, PeerTopicsResult, PublishResult, PullResult, StartPosition, SubscribeResult, TopicResult } from '@p2p-pubsub/protocol';
 import { ConnectionOptions, RpcConnection } from './rpc-connection';
 
 export interface PullOptions {

@@ -1,13 +1,14 @@
-import { ClientTCP } from '@nestjs/microservices';
+import { Socket, connect as connectTcp } from 'net';
+import { ConnectionOptions as TlsOptions, connect as connectTls } from 'tls';
+import { DEFAULT_MAX_MESSAGE_BYTES, ErrorCodes, PeerUnavailableError, PubSubError, isErrorReply } from '@p2p-pubsub/protocol';
 import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  ErrorCodes,
-  PeerUnavailableError,
-  PubSubError,
-  isErrorReply,
-} from '@app/protocol';
-import { WireLimits, coalesceWrites, createWireSocketClass, wireLimitsFor } from '@app/transport';
-import { EmptyError, TimeoutError } from 'rxjs';
+  FrameDecoder,
+  ReplyPacket,
+  TickCork,
+  WireLimits,
+  encodeFrame,
+  wireLimitsFor,
+} from '@p2p-pubsub/wire';
 
 export interface ConnectionOptions {
   host: string;
@@ -17,54 +18,60 @@ export interface ConnectionOptions {
   /** Frame limits; defaults fit the default 1 MiB message limit. */
   limits?: WireLimits;
   /**
-   * Bytes of requests allowed in flight on the one socket. Nest's JSON socket
-   * stops reading while its own writes are backed up, so two ends pushing many
-   * large frames at each other can both stop reading and deadlock. Requests
-   * past this budget wait their turn instead.
+   * Bytes of requests allowed in flight on the one socket. Two ends pushing
+   * many large frames at each other can both stop reading and deadlock (see
+   * the transport notes); requests past this budget wait their turn instead.
    */
   maxInFlightBytes?: number;
+  /** Connect with TLS (server name, CA, client certificate) instead of plain TCP. */
+  tls?: TlsOptions;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 
+/** What a stream's consumer is told, in order: values, then an error or the end. */
+export interface StreamObserver<T> {
+  next(value: T): void;
+  error(error: PubSubError): void;
+  complete(): void;
+}
+
+interface Pending {
+  /** Whether the request was written to a connected socket (it may have arrived). */
+  sent: boolean;
+  onReply(packet: ReplyPacket): void;
+  onFailure(error: PubSubError): void;
+}
+
 /**
- * One long-lived TCP connection to a peer or the indexer, over Nest's
- * ClientTCP. Concurrent requests share the socket; a closed socket is
+ * One long-lived connection to a peer or the indexer, speaking Nest's TCP
+ * framing directly on a socket (no Nest on the client side: loading it costs
+ * most of a second, which a command-line call cannot afford). Concurrent
+ * requests share the socket, matched to replies by id; a closed socket is
  * reopened by the next request. Every failure comes out as a PubSubError:
  * the server's own error reply with its code, or PEER_UNAVAILABLE when the
- * other end cannot be reached or does not answer in time.
+ * other end cannot be reached or does not answer in time, with
+ * `details.unsent` when the request certainly never left.
  */
 export class RpcConnection {
   readonly address: string;
-  private readonly client: ClientTCP;
   private readonly requestTimeoutMs: number;
   private readonly maxInFlightBytes: number;
+  private readonly limits: WireLimits;
+  private socket?: Socket;
+  private connecting?: Promise<Socket>;
+  private cork?: TickCork;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
   private inFlightBytes = 0;
   private readonly waiting: Array<() => void> = [];
-  /**
-   * Set when the far end closed the connection (its process died, say) and
-   * Nest has not torn the socket down yet: a request written now would fail
-   * as if it might have reached the peer. The next request opens a new
-   * connection instead, so a peer that is down is reported as refused.
-   */
-  private remoteEnded = false;
-  private readonly onRemoteEnd = () => {
-    this.remoteEnded = true;
-  };
 
-  constructor(options: ConnectionOptions) {
+  constructor(private readonly options: ConnectionOptions) {
     this.address = `${options.host}:${options.port}`;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxInFlightBytes = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
-    this.client = new ClientTCP({
-      host: options.host,
-      port: options.port,
-      socketClass: coalesceWrites(
-        createWireSocketClass(options.limits ?? wireLimitsFor(DEFAULT_MAX_MESSAGE_BYTES)),
-      ),
-    });
-    this.client.on('end', this.onRemoteEnd);
+    this.limits = options.limits ?? wireLimitsFor(DEFAULT_MAX_MESSAGE_BYTES);
   }
 
   /**
@@ -73,73 +80,193 @@ export class RpcConnection {
    */
   async request<T>(pattern: string, data: unknown, weightBytes = 0): Promise<T> {
     if (weightBytes > 0) await this.acquire(weightBytes);
-    if (this.remoteEnded) {
-      this.remoteEnded = false;
-      // close() also drops the listeners it was given: give ours back.
-      await this.client.close();
-      this.client.on('end', this.onRemoteEnd);
-    }
     try {
-      return await this.firstReply<T>(pattern, data);
-    } catch (error) {
-      throw this.toPubSubError(error);
+      return await new Promise<T>((resolve, reject) => {
+        let settled = false;
+        const finish = (error: PubSubError | undefined, value?: T) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this.pending.delete(id);
+          if (error) reject(error);
+          else resolve(value as T);
+        };
+        const id = this.nextId++;
+        const timer = setTimeout(
+          () => finish(new PeerUnavailableError(this.address, `no reply within ${this.requestTimeoutMs} ms`)),
+          this.requestTimeoutMs,
+        );
+        this.pending.set(id, {
+          sent: false,
+          onReply: (packet) => {
+            if (packet.err !== undefined) finish(this.toPubSubError(packet));
+            else if ('response' in packet) finish(undefined, packet.response as T);
+            else if (packet.isDisposed) finish(new PubSubError(ErrorCodes.Internal, `${pattern}: the server sent no reply`));
+          },
+          onFailure: (error) => finish(error),
+        });
+        this.send(id, pattern, data);
+      });
     } finally {
       if (weightBytes > 0) this.release(weightBytes);
     }
   }
 
   /**
-   * The first value of Nest's reply stream, or TimeoutError after
-   * requestTimeoutMs. Written out rather than as rxjs's firstValueFrom and
-   * timeout(), whose scheduler costs a timer action per request: +12% at 128
-   * in flight in `npm run bench`. No error is built on the normal path
-   * (capturing a stack is the dearest thing a request could do here).
+   * Sends a request whose replies are a stream: every value is passed to
+   * `observer.next` until the server ends it or it fails. There is no
+   * overall timeout; the returned function stops listening (the server is
+   * not told: a stream's pattern needs its own way to cancel).
    */
-  private firstReply<T>(pattern: string, data: unknown): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let replied = false;
-      const timer = setTimeout(() => {
-        subscription.unsubscribe();
-        reject(new TimeoutError());
-      }, this.requestTimeoutMs);
-      const subscription = this.client.send<T>(pattern, data).subscribe({
-        // Nest completes the stream right after the reply, which releases it.
-        next: (reply) => {
-          replied = true;
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        error: (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-        complete: () => {
-          clearTimeout(timer);
-          if (!replied) reject(new EmptyError());
-        },
-      });
+  stream<T>(pattern: string, data: unknown, observer: StreamObserver<T>): () => void {
+    const id = this.nextId++;
+    let ended = false;
+    const end = () => {
+      ended = true;
+      this.pending.delete(id);
+    };
+    this.pending.set(id, {
+      sent: false,
+      onReply: (packet) => {
+        if (ended) return;
+        if (packet.err !== undefined) {
+          end();
+          observer.error(this.toPubSubError(packet));
+          return;
+        }
+        if ('response' in packet) observer.next(packet.response as T);
+        if (packet.isDisposed) {
+          end();
+          observer.complete();
+        }
+      },
+      onFailure: (error) => {
+        if (ended) return;
+        end();
+        observer.error(error);
+      },
+    });
+    this.send(id, pattern, data);
+    return end;
+  }
+
+  /** Fails whatever is waiting and closes the socket; a later request opens a new one. */
+  async close(): Promise<void> {
+    const socket = this.socket ?? (await this.connecting?.catch(() => undefined));
+    this.socket = undefined;
+    this.connecting = undefined;
+    this.failPending('the connection was closed by this client', { includeUnsent: true });
+    if (!socket || socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end();
+      // A far end that never answers our FIN does not hold the close up.
+      setTimeout(() => socket.destroy(), 1_000).unref();
     });
   }
 
-  async close(): Promise<void> {
-    await this.client.close();
+  private send(id: number, pattern: string, data: unknown): void {
+    const frame = encodeFrame({ pattern, data, id });
+    const write = (socket: Socket) => {
+      const pending = this.pending.get(id);
+      if (!pending) return;
+      pending.sent = true;
+      this.cork!.hold();
+      socket.write(frame);
+    };
+    if (this.socket) {
+      write(this.socket);
+      return;
+    }
+    this.connect().then(write, (error: Error) =>
+      this.pending.get(id)?.onFailure(
+        // A connection that was never made carried nothing: safe to send again.
+        new PeerUnavailableError(this.address, error.message, { unsent: true }),
+      ),
+    );
   }
 
-  private toPubSubError(error: unknown): PubSubError {
-    if (error instanceof PubSubError) return error;
-    if (isErrorReply(error)) return PubSubError.fromReply(error);
-    if (error instanceof TimeoutError) {
-      return new PeerUnavailableError(this.address, `no reply within ${this.requestTimeoutMs} ms`);
+  private connect(): Promise<Socket> {
+    this.connecting ??= new Promise<Socket>((resolve, reject) => {
+      const { host, port, tls } = this.options;
+      const socket = tls
+        ? connectTls({ ...tls, host, port, servername: tls.servername ?? host }, () => ready())
+        : connectTcp({ host, port }, () => ready());
+      const ready = () => {
+        socket.off('error', refused);
+        socket.setNoDelay(true);
+        this.attach(socket);
+        resolve(socket);
+      };
+      const refused = (error: Error) => {
+        this.connecting = undefined;
+        socket.destroy();
+        reject(error);
+      };
+      socket.once('error', refused);
+    });
+    return this.connecting;
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    this.connecting = undefined;
+    this.cork = new TickCork(socket);
+    const decoder = new FrameDecoder(this.limits.maxFrameChars);
+    socket.on('data', (chunk: Buffer) => {
+      const { frames, error } = decoder.push(chunk);
+      for (const frame of frames) this.dispatch(socket, frame);
+      if (error) this.lose(socket, `the far end's replies went out of step: ${error.message}`);
+    });
+    // The far end closing (its process died, say) fails what waits on it at
+    // once, and the next request connects again instead of writing into a
+    // socket that is going away.
+    socket.on('end', () => this.lose(socket, 'the connection was closed by the far end'));
+    socket.on('error', (error: Error) => this.lose(socket, error.message));
+    socket.on('close', () => this.lose(socket, 'the connection was closed'));
+  }
+
+  private dispatch(socket: Socket, frame: string): void {
+    let packet: ReplyPacket;
+    try {
+      packet = JSON.parse(frame) as ReplyPacket;
+    } catch {
+      this.lose(socket, 'the far end sent a frame that is not JSON');
+      return;
     }
-    // Nest's server refuses an unknown pattern with a bare string error.
+    const pending = typeof packet?.id === 'number' ? this.pending.get(packet.id) : undefined;
+    pending?.onReply(packet);
+  }
+
+  /** The socket is gone: every request written to it fails (it may or may not have arrived). */
+  private lose(socket: Socket, reason: string): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    socket.destroy();
+    this.failPending(reason, { includeUnsent: false });
+  }
+
+  /**
+   * Fails the requests written to the socket and, when the connection is
+   * being given up for good, those still waiting for it, which never left
+   * this process and so may be sent again.
+   */
+  private failPending(reason: string, { includeUnsent }: { includeUnsent: boolean }): void {
+    for (const pending of [...this.pending.values()]) {
+      if (pending.sent) pending.onFailure(new PeerUnavailableError(this.address, reason));
+      else if (includeUnsent) pending.onFailure(new PeerUnavailableError(this.address, reason, { unsent: true }));
+    }
+  }
+
+  private toPubSubError(packet: ReplyPacket): PubSubError {
+    const error = packet.err;
+    if (isErrorReply(error)) return PubSubError.fromReply(error);
+    // Nest's own server refuses an unknown pattern with a bare string.
     if (typeof error === 'string') {
       const code = error.includes('no matching message handler') ? ErrorCodes.UnknownCommand : ErrorCodes.Internal;
       return new PubSubError(code, error);
     }
-    const message = error instanceof Error ? error.message : String(error);
-    // Refused means nothing was sent: the caller may retry without risking a duplicate.
-    const refused = (error as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
-    return new PeerUnavailableError(this.address, message, refused ? { unsent: true } : undefined);
+    return new PubSubError(ErrorCodes.Internal, `unexpected error reply: ${JSON.stringify(error)}`);
   }
 
   private acquire(weight: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { PeerClient } from '@app/client';
+import { PeerClient } from '@p2p-pubsub/client';
 import { BenchCluster } from '../bench-cluster';
 import { Sizes } from '../bench-options';
 import { ageOf, stampedMessage } from '../clock';

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ClaimTopicDto, EmptyDto, IndexerPatterns, LookupDto, PeerIdDto, RegisterDto } from '@app/protocol';
+import { IndexerPatterns } from '@p2p-pubsub/protocol';
+import { ClaimTopicDto, EmptyDto, LookupDto, PeerIdDto, RegisterDto } from '@p2p-pubsub/protocol/dto';
 import { RegistryService } from './registry.service';
 
 @Controller()

@@ -1,18 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import {
-  ClaimResult,
-  HeartbeatResult,
-  LookupResult,
-  NotOwnerError,
-  PeerListResult,
-  RegisterDto,
-  RegisterResult,
-  SuccessReply,
-  TopicExistsError,
-  TopicListResult,
-  TopicNotFoundError,
-  UnknownPeerError,
-} from '@app/protocol';
+import { ClaimResult, HeartbeatResult, LookupResult, NotOwnerError, PeerListResult, RegisterResult, SuccessReply, TopicExistsError, TopicListResult, TopicNotFoundError, UnknownPeerError } from '@p2p-pubsub/protocol';
+import { RegisterDto } from '@p2p-pubsub/protocol/dto';
 import { IndexerConfig } from '../indexer.config';
 
 interface PeerRecord {

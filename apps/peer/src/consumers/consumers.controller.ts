@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { PeerPatterns, PullDto } from '@app/protocol';
+import { PeerPatterns } from '@p2p-pubsub/protocol';
+import { PullDto } from '@p2p-pubsub/protocol/dto';
 import { ConsumersService } from './consumers.service';
 
 @Controller()

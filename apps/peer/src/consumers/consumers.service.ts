@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { NotSubscribedError, PullDto, PullResult } from '@app/protocol';
+import { NotSubscribedError, PullResult } from '@p2p-pubsub/protocol';
+import { PullDto } from '@p2p-pubsub/protocol/dto';
 import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
 

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { AddSubscriberDto, PeerInternalPatterns, RemoveSubscriberDto } from '@app/protocol';
+import { PeerInternalPatterns } from '@p2p-pubsub/protocol';
+import { AddSubscriberDto, RemoveSubscriberDto } from '@p2p-pubsub/protocol/dto';
 import { DeliveryService } from './delivery.service';
 
 /** Called by subscriber peers on the host. */

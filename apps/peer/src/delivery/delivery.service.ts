@@ -6,16 +6,8 @@ import {
   OnApplicationBootstrap,
   OnModuleInit,
 } from '@nestjs/common';
-import {
-  AddSubscriberDto,
-  AddSubscriberResult,
-  DeliverResult,
-  ErrorCodes,
-  PeerInternalPatterns,
-  PubSubError,
-  SuccessReply,
-  TopicNotFoundError,
-} from '@app/protocol';
+import { AddSubscriberResult, DeliverResult, ErrorCodes, PeerInternalPatterns, PubSubError, SuccessReply, TopicNotFoundError } from '@p2p-pubsub/protocol';
+import { AddSubscriberDto } from '@p2p-pubsub/protocol/dto';
 import { PeerLinks } from '../links/peer-links';
 import { LogStore } from '../log/log-store';
 import { StateJournal } from '../log/state-journal';

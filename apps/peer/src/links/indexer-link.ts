@@ -5,9 +5,9 @@ import {
   Logger,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { IndexerClient } from '@app/client';
-import { ErrorCodes, LookupResult, PubSubError } from '@app/protocol';
-import { wireLimitsFor } from '@app/transport';
+import { IndexerClient } from '@p2p-pubsub/client';
+import { ErrorCodes, LookupResult, PubSubError } from '@p2p-pubsub/protocol';
+import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';

@@ -1,4 +1,4 @@
-import { LookupResult } from '@app/protocol';
+import { LookupResult } from '@p2p-pubsub/protocol';
 
 /**
  * Where topics are hosted, as last heard from the indexer. Entries live until

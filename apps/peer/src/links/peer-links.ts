@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { RpcConnection } from '@app/client';
-import { wireLimitsFor } from '@app/transport';
+import { RpcConnection } from '@p2p-pubsub/client';
+import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { PeerConfig } from '../peer.config';
 
 /**

@@ -12,7 +12,7 @@ import {
 } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { ConfigError } from '@app/transport';
+import { ConfigError } from '@p2p-pubsub/server';
 
 const LOCK_FILE = 'LOCK';
 

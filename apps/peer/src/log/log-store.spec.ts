@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Logger } from '@nestjs/common';
-import { ConfigError } from '@app/transport';
+import { ConfigError } from '@p2p-pubsub/server';
 import { PeerConfig } from '../peer.config';
 import { LogStore } from './log-store';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'fs';
 import { rm } from 'fs/promises';
 import { join } from 'path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { PeerAddress } from '@app/protocol';
+import { PeerAddress } from '@p2p-pubsub/protocol';
 import { PeerConfig } from '../peer.config';
 import { DataDirectory } from './data-directory';
 import { SegmentLog } from './segment-log';

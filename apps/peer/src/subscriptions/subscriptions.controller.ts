@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { DeliverDto, PeerInternalPatterns, PeerPatterns, SubscribeDto, TopicDto } from '@app/protocol';
+import { PeerInternalPatterns, PeerPatterns } from '@p2p-pubsub/protocol';
+import { DeliverDto, SubscribeDto, TopicDto } from '@p2p-pubsub/protocol/dto';
 import { SubscriptionsService } from './subscriptions.service';
 
 @Controller()

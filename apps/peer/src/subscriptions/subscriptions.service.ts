@@ -1,16 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  AddSubscriberResult,
-  DeliverDto,
-  DeliverResult,
-  NotSubscribedError,
-  PeerAddress,
-  PeerInternalPatterns,
-  StartPosition,
-  SubscribeResult,
-  TopicNotFoundError,
-  TopicResult,
-} from '@app/protocol';
+import { AddSubscriberResult, DeliverResult, NotSubscribedError, PeerAddress, PeerInternalPatterns, StartPosition, SubscribeResult, TopicNotFoundError, TopicResult } from '@p2p-pubsub/protocol';
+import { DeliverDto } from '@p2p-pubsub/protocol/dto';
 import { IndexerLink } from '../links/indexer-link';
 import { PeerLinks } from '../links/peer-links';
 import { LogStore, StoredTopic } from '../log/log-store';

@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { EmptyDto, PeerPatterns, PublishDto, TopicDto } from '@app/protocol';
+import { PeerPatterns } from '@p2p-pubsub/protocol';
+import { EmptyDto, PublishDto, TopicDto } from '@p2p-pubsub/protocol/dto';
 import { TopicsService } from './topics.service';
 
 @Controller()

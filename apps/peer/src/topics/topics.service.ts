@@ -1,16 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  ErrorCodes,
-  PayloadTooLargeError,
-  PeerPatterns,
-  PeerTopicsResult,
-  PubSubError,
-  isUnsent,
-  PublishResult,
-  TopicExistsError,
-  TopicNotFoundError,
-  TopicResult,
-} from '@app/protocol';
+import { ErrorCodes, PayloadTooLargeError, PeerPatterns, PeerTopicsResult, PubSubError, isUnsent, PublishResult, TopicExistsError, TopicNotFoundError, TopicResult } from '@p2p-pubsub/protocol';
 import { DeliveryService } from '../delivery/delivery.service';
 import { IndexerLink } from '../links/indexer-link';
 import { PeerLinks } from '../links/peer-links';

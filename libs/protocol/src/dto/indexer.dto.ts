@@ -5,11 +5,12 @@ import {
   IsOptional,
   IsString,
   Length,
+  Matches,
   Max,
   Min,
 } from 'class-validator';
-import { IsTopicName, NAME_PATTERN } from './validators';
-import { Matches } from 'class-validator';
+import { NAME_PATTERN } from '../fields';
+import { IsTopicName } from './validators';
 
 export class RegisterDto {
   /** The address other peers use to reach this one (not the bind address). */

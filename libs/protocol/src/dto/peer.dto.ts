@@ -11,12 +11,9 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { MAX_PULL_BATCH, MAX_PULL_WAIT_MS } from '../fields';
+import type { StartPosition } from '../fields';
 import { IsName, IsStartPosition, IsTopicName } from './validators';
-
-export type StartPosition = 'latest' | 'earliest' | number;
-
-export const MAX_PULL_BATCH = 1000;
-export const MAX_PULL_WAIT_MS = 60_000;
 
 export class TopicDto {
   @IsTopicName()

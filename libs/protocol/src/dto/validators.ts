@@ -1,22 +1,15 @@
-import { applyDecorators } from '@nestjs/common';
-import {
-  IsString,
-  Matches,
-  ValidateBy,
-  ValidationOptions,
-  buildMessage,
-} from 'class-validator';
-
-/** Topic and consumer names: safe as file names, log keys and CLI arguments. */
-export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,255}$/;
+import { IsString, Matches, ValidateBy, ValidationOptions, buildMessage } from 'class-validator';
+import { NAME_PATTERN } from '../fields';
 
 export function IsName(what: string): PropertyDecorator {
-  return applyDecorators(
-    IsString({ message: `${what} must be a string` }),
-    Matches(NAME_PATTERN, {
-      message: `${what} must be 1-255 characters of A-Z, a-z, 0-9, '.', '_' or '-'`,
-    }),
-  );
+  const isString = IsString({ message: `${what} must be a string` });
+  const matches = Matches(NAME_PATTERN, {
+    message: `${what} must be 1-255 characters of A-Z, a-z, 0-9, '.', '_' or '-'`,
+  });
+  return (target, property) => {
+    isString(target, property);
+    matches(target, property);
+  };
 }
 
 export const IsTopicName = (): PropertyDecorator => IsName('topic');

@@ -2,12 +2,11 @@ import { ConsoleLogger, DynamicModule, INestMicroservice } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import type { AddressInfo, Server } from 'net';
-import { BareCommandTable } from '@app/protocol';
-import { coalesceWrites } from './coalesced-writes';
+import { BareCommandTable } from '@p2p-pubsub/protocol';
 import { ConfigError } from './config';
 import { InFlightRequests } from './in-flight';
-import { WireLimits } from './wire-limits';
-import { createServerWireSocketClass } from './server-wire-socket';
+import { WireLimits } from '@p2p-pubsub/wire';
+import { createServerSocketClass } from './server-socket';
 import { TcpServer } from './tcp-server';
 
 export interface ServiceOptions {
@@ -45,7 +44,7 @@ export async function startService(
   const strategy = new TcpServer({
     host: options.host,
     port: options.port,
-    socketClass: coalesceWrites(createServerWireSocketClass(options.limits, options.bareCommands)),
+    socketClass: createServerSocketClass(options.limits, options.bareCommands),
   });
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, { strategy, logger });
   app.get(InFlightRequests).track(strategy);

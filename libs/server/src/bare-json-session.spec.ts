@@ -4,10 +4,10 @@
 // oversized command answered then closed even behind a backlog, and a
 // command that stops arriving dropped with its connection.
 import { AddressInfo, Server, Socket, connect, createServer } from 'net';
-import { PeerBareCommands } from '@app/protocol';
-import { ReplyPacket } from './bare-command';
+import { PeerBareCommands } from '@p2p-pubsub/protocol';
+import { ReplyPacket } from '@p2p-pubsub/wire';
 import { BareJsonSession } from './bare-json-session';
-import { WireLimits } from './wire-limits';
+import { WireLimits } from '@p2p-pubsub/wire';
 
 interface Dispatched extends ReplyPacket {
   pattern: string;

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, Logger, RpcExceptionFilter } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import { ErrorCodes, ErrorReply, PubSubError, isErrorReply } from '@app/protocol';
+import { ErrorCodes, ErrorReply, PubSubError, isErrorReply } from '@p2p-pubsub/protocol';
 import { Observable, throwError } from 'rxjs';
 
 /**

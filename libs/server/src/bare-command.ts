@@ -1,11 +1,5 @@
-import {
-  BareCommandTable,
-  ErrorCodes,
-  ErrorReply,
-  PubSubError,
-  ValidationFailedError,
-  isErrorReply,
-} from '@app/protocol';
+import { BareCommandTable, ErrorCodes, ErrorReply, PubSubError, ValidationFailedError, isErrorReply } from '@p2p-pubsub/protocol';
+import { ReplyPacket } from '@p2p-pubsub/wire';
 
 /** A bare command turned into what Nest's server dispatches: a pattern and its payload. */
 export interface BareRequest {
@@ -59,15 +53,6 @@ export function parseBareCommand(
     ).toReply();
   }
   return { pattern: entry.pattern, data: entry.toPayload ? entry.toPayload(fields) : fields };
-}
-
-/** What Nest's server writes back for one request (see ServerTCP#handleMessage). */
-export interface ReplyPacket {
-  id?: unknown;
-  response?: unknown;
-  err?: unknown;
-  status?: unknown;
-  isDisposed?: boolean;
 }
 
 /**

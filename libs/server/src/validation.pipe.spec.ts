@@ -5,16 +5,8 @@
 import 'reflect-metadata';
 import { jest } from '@jest/globals';
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
-import {
-  AddSubscriberDto,
-  DeliverDto,
-  LookupDto,
-  PublishDto,
-  PullDto,
-  SubscribeDto,
-  TopicDto,
-  ValidationFailedError,
-} from '@app/protocol';
+import { ValidationFailedError } from '@p2p-pubsub/protocol';
+import { AddSubscriberDto, DeliverDto, LookupDto, PublishDto, PullDto, SubscribeDto, TopicDto } from '@p2p-pubsub/protocol/dto';
 import { DtoAcceptor } from './dto-acceptor';
 import { PayloadValidationPipe } from './validation.pipe';
 

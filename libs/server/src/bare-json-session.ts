@@ -1,8 +1,8 @@
 import type { Socket } from 'net';
-import { BareCommandTable, ErrorCodes, PubSubError, ValidationFailedError } from '@app/protocol';
-import { ReplyPacket, bareReplyFor, parseBareCommand } from './bare-command';
+import { BareCommandTable, ErrorCodes, PubSubError, ValidationFailedError } from '@p2p-pubsub/protocol';
+import { ReplyPacket, WireLimits } from '@p2p-pubsub/wire';
+import { bareReplyFor, parseBareCommand } from './bare-command';
 import { JsonTextScanner, ScannedText } from './json-text-scanner';
-import { WireLimits } from './wire-limits';
 
 /**
  * One server connection that speaks the original system's bare JSON: each

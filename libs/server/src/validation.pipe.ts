@@ -4,7 +4,7 @@ import {
   ValidationError,
   ValidationPipe,
 } from '@nestjs/common';
-import { ValidationFailedError } from '@app/protocol';
+import { ValidationFailedError } from '@p2p-pubsub/protocol';
 import { plainToInstance } from 'class-transformer';
 import { DtoAcceptor } from './dto-acceptor';
 

@@ -1,9 +1,4 @@
-import {
-  DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_MAX_SEND_BUFFER_BYTES,
-  maxFrameChars,
-} from '@app/protocol';
+import { DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SEND_BUFFER_BYTES, maxFrameChars } from '@p2p-pubsub/protocol';
 
 /** Per-connection bounds: what one socket may make this process buffer. */
 export interface WireLimits {

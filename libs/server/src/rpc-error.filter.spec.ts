@@ -1,6 +1,6 @@
 import { ArgumentsHost, Logger } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import { TopicNotFoundError } from '@app/protocol';
+import { TopicNotFoundError } from '@p2p-pubsub/protocol';
 import { lastValueFrom } from 'rxjs';
 import { RpcErrorFilter } from './rpc-error.filter';
 

@@ -1,0 +1,4 @@
+export * from './frame-decoder';
+export * from './packets';
+export * from './wire-limits';
+export * from './write-coalescing';
