@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { AddSubscriberResult, DeliverResult, ErrorCodes, PeerInternalPatterns, PubSubError, SuccessReply, TopicNotFoundError } from '@p2p-pubsub/protocol';
 import { AddSubscriberDto } from '@p2p-pubsub/protocol/dto';
+import { Backoff } from '@p2p-pubsub/client';
 import { PeerLinks } from '../links/peer-links';
 import { LogStore } from '../log/log-store';
 import { StateJournal } from '../log/state-journal';
@@ -15,8 +16,6 @@ import { TopicLog } from '../log/topic-log';
 import { PeerConfig } from '../peer.config';
 
 const MAX_BATCH_RECORDS = 1000;
-const FIRST_RETRY_DELAY_MS = 50;
-const MAX_RETRY_DELAY_MS = 5_000;
 /**
  * Acknowledged offsets are checkpointed at most this often per topic. A
  * checkpoint lost to a crash only means redelivering what came after it,
@@ -37,7 +36,8 @@ interface SubscriberCursor {
   savedOffset: number;
   sending: boolean;
   retryTimer?: NodeJS.Timeout;
-  retryDelayMs: number;
+  /** While the subscriber cannot be reached: 25-50 ms doubling to 2.5-5 s. */
+  retry: Backoff;
 }
 
 /** What the journal keeps per subscriber, keyed by peer id. */
@@ -196,7 +196,7 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
       .then(
         (ack) => {
           cursor.sending = false;
-          cursor.retryDelayMs = FIRST_RETRY_DELAY_MS;
+          cursor.retry.reset();
           cursor.nextOffset = Math.max(cursor.nextOffset, ack.ackedOffset + 1);
           if (!this.isCurrent(topic, cursor)) return;
           this.scheduleCheckpoint(topic);
@@ -215,15 +215,14 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
 
   private retryLater(topic: string, cursor: SubscriberCursor, error: Error): void {
     if (!this.isCurrent(topic, cursor)) return;
-    if (cursor.retryDelayMs === FIRST_RETRY_DELAY_MS) {
+    if (cursor.retry.attempts === 0) {
       this.logger.warn(`delivery of '${topic}' to ${cursor.peerId} failed (${error.message}); retrying with backoff`);
     }
     cursor.retryTimer = setTimeout(() => {
       cursor.retryTimer = undefined;
       this.pump(topic, cursor);
-    }, cursor.retryDelayMs);
+    }, cursor.retry.next());
     cursor.retryTimer.unref();
-    cursor.retryDelayMs = Math.min(cursor.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
   }
 
   private scheduleCheckpoint(topic: string): void {
@@ -274,7 +273,7 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
       nextOffset,
       savedOffset: nextOffset,
       sending: false,
-      retryDelayMs: FIRST_RETRY_DELAY_MS,
+      retry: new Backoff({ initialMs: 50, maxMs: 5_000 }),
     };
   }
 }

@@ -5,15 +5,13 @@ import {
   Logger,
   OnApplicationShutdown,
 } from '@nestjs/common';
-import { IndexerClient } from '@p2p-pubsub/client';
+import { Backoff, IndexerClient } from '@p2p-pubsub/client';
 import { ErrorCodes, LookupResult, PubSubError } from '@p2p-pubsub/protocol';
-import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';
+import { INDEXER_CLIENT } from './links.tokens';
 import { LookupCache } from './lookup-cache';
-
-const MAX_RETRY_DELAY_MS = 2_000;
 
 /**
  * This peer's link to the indexer: registration (retried until the indexer is
@@ -23,10 +21,10 @@ const MAX_RETRY_DELAY_MS = 2_000;
 @Injectable()
 export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('IndexerLink');
-  private readonly indexer: IndexerClient;
   private readonly lookups = new LookupCache();
   private registered = false;
-  private retryDelayMs = 100;
+  /** While the indexer cannot be reached: 50-100 ms doubling to 1-2 s. */
+  private readonly retry = new Backoff({ initialMs: 100, maxMs: 2_000 });
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -34,22 +32,12 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
     @Inject(PeerConfig) private readonly config: PeerConfig,
     private readonly identity: PeerIdentity,
     private readonly store: LogStore,
-  ) {
-    this.indexer = new IndexerClient({
-      host: config.indexerHost,
-      port: config.indexerPort,
-      requestTimeoutMs: config.requestTimeoutMs,
-      limits: wireLimitsFor(config.maxMessageBytes),
-    });
-  }
+    @Inject(INDEXER_CLIENT) private readonly indexer: IndexerClient,
+  ) {}
 
   /** Starts registering and, once registered, heartbeating. */
   start(): void {
     void this.tick();
-  }
-
-  get isRegistered(): boolean {
-    return this.registered;
   }
 
   async lookup(topic: string, fresh = false): Promise<LookupResult> {
@@ -117,30 +105,30 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    let delayMs = this.config.heartbeatIntervalMs;
     try {
       if (this.registered) {
         await this.indexer.heartbeat(this.identity.peerId);
       } else {
         await this.register();
       }
-      this.retryDelayMs = 100;
+      this.retry.reset();
     } catch (error) {
       const code = error instanceof PubSubError ? error.code : undefined;
       if (code === ErrorCodes.UnknownPeer) {
         this.logger.warn('the indexer no longer knows this peer; registering again');
         this.registered = false;
-        this.retryDelayMs = 0;
+        delayMs = 0;
       } else {
-        if (this.registered || this.retryDelayMs === 100) {
+        if (this.registered || this.retry.attempts === 0) {
           this.logger.warn(`indexer unreachable: ${(error as Error).message}; retrying`);
         }
         this.registered = false;
-        this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 100), MAX_RETRY_DELAY_MS);
+        delayMs = this.retry.next();
       }
     }
     if (this.stopped) return;
-    const delay = this.registered ? this.config.heartbeatIntervalMs : this.retryDelayMs;
-    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
     this.timer.unref();
   }
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { RpcConnection } from '@p2p-pubsub/client';
-import { wireLimitsFor } from '@p2p-pubsub/wire';
-import { PeerConfig } from '../peer.config';
+import { PEER_CONNECTION_FACTORY } from './links.tokens';
+import type { PeerConnectionFactory } from './links.tokens';
+
+type PeerConnection = ReturnType<PeerConnectionFactory>;
 
 /**
  * One long-lived connection per remote peer, opened on first use and reused
@@ -9,20 +10,15 @@ import { PeerConfig } from '../peer.config';
  */
 @Injectable()
 export class PeerLinks implements OnApplicationShutdown {
-  private readonly connections = new Map<string, RpcConnection>();
+  private readonly connections = new Map<string, PeerConnection>();
 
-  constructor(@Inject(PeerConfig) private readonly config: PeerConfig) {}
+  constructor(@Inject(PEER_CONNECTION_FACTORY) private readonly connect: PeerConnectionFactory) {}
 
-  to(host: string, port: number): RpcConnection {
+  to(host: string, port: number): PeerConnection {
     const address = `${host}:${port}`;
     let connection = this.connections.get(address);
     if (!connection) {
-      connection = new RpcConnection({
-        host,
-        port,
-        requestTimeoutMs: this.config.requestTimeoutMs,
-        limits: wireLimitsFor(this.config.maxMessageBytes),
-      });
+      connection = this.connect(host, port);
       this.connections.set(address, connection);
     }
     return connection;

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Backoff, sleep } from '@p2p-pubsub/client';
 import { ErrorCodes, PayloadTooLargeError, PeerPatterns, PeerTopicsResult, PubSubError, isUnsent, PublishResult, TopicExistsError, TopicNotFoundError, TopicResult } from '@p2p-pubsub/protocol';
 import { DeliveryService } from '../delivery/delivery.service';
 import { IndexerLink } from '../links/indexer-link';
@@ -8,8 +9,6 @@ import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 
-const FIRST_FORWARD_RETRY_MS = 50;
-const MAX_FORWARD_RETRY_MS = 500;
 
 /**
  * Hosting: creating, publishing to and deleting topics. A request for a
@@ -100,7 +99,7 @@ export class TopicsService {
    */
   private async forwardToHost<T>(topic: string, pattern: string, data: object, weight: number): Promise<T> {
     const deadline = Date.now() + this.config.requestTimeoutMs;
-    let retryDelayMs = FIRST_FORWARD_RETRY_MS;
+    const retry = new Backoff({ initialMs: 50, maxMs: 500 });
     let host = await this.indexer.lookup(topic);
     for (let attempt = 0; ; attempt++) {
       if (host.peerId === this.identity.peerId) throw new TopicNotFoundError(topic);
@@ -110,9 +109,9 @@ export class TopicsService {
         if (!(error instanceof PubSubError)) throw error;
         const restarting = isUnsent(error);
         if (restarting) {
-          if (Date.now() + retryDelayMs >= deadline) throw error;
-          await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
-          retryDelayMs = Math.min(retryDelayMs * 2, MAX_FORWARD_RETRY_MS);
+          const delayMs = retry.next();
+          if (Date.now() + delayMs >= deadline) throw error;
+          await sleep(delayMs);
         } else {
           const stale = error.code === ErrorCodes.PeerUnavailable || error.code === ErrorCodes.TopicNotFound;
           if (!stale || attempt > 0) throw error;
