@@ -88,15 +88,8 @@ describe('npm run bench -- --quick', () => {
 
   beforeAll(async () => {
     writeFileSync(readmeFile, README);
-    run = await runBench([
-      '--quick',
-      '--json',
-      jsonFile,
-      '--readme-file',
-      readmeFile,
-    ]);
-    if (run.code !== 0)
-      throw new Error(`bench exited ${run.code}:\n${run.stderr}`);
+    run = await runBench(['--quick', '--json', jsonFile, '--readme-file', readmeFile]);
+    if (run.code !== 0) throw new Error(`bench exited ${run.code}:\n${run.stderr}`);
     report = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchJson;
   }, 180_000);
 
@@ -115,9 +108,7 @@ describe('npm run bench -- --quick', () => {
   });
 
   it('measures each row at 1 in flight in turns with the bare echo', () => {
-    const paired = LATENCY_ROWS.filter(
-      (id) => id.endsWith('-x1') && !id.startsWith('echo-'),
-    );
+    const paired = LATENCY_ROWS.filter((id) => id.endsWith('-x1') && !id.startsWith('echo-'));
     for (const id of [...paired, 'echo-tcpserver-100B-x1']) {
       const row = report.rows.find((candidate) => candidate.id === id);
       expect(row?.pairedEcho?.p50Ms).toBeGreaterThan(0);
@@ -177,11 +168,7 @@ describe('npm run bench -- --quick', () => {
     expect(start).toBeGreaterThan(readme.indexOf('## Benchmark'));
     expect(end).toBeGreaterThan(start);
     expect(readme.slice(start, end)).toContain('| Workload |');
-    expect(readme.slice(0, start)).toBe(
-      '# Project\n\nIntro.\n\n## Benchmark\n\n',
-    );
-    expect(readme.slice(end)).toContain(
-      'How to run it.\n\n## Developing\n\nUnchanged.\n',
-    );
+    expect(readme.slice(0, start)).toBe('# Project\n\nIntro.\n\n## Benchmark\n\n');
+    expect(readme.slice(end)).toContain('How to run it.\n\n## Developing\n\nUnchanged.\n');
   });
 });

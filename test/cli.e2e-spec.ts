@@ -25,11 +25,19 @@ describe('the pubsub CLI', () => {
   }
 
   it('creates, subscribes, publishes and pulls', async () => {
-    expect(await cli('create-topic', 'Sports', ...peerArg(0))).toMatchObject({ message: "Topic 'Sports' created" });
-    expect(await cli('subscribe', 'Sports', '--from', 'earliest', ...peerArg(1))).toMatchObject({ status: 'success' });
-    expect(await cli('publish', 'Sports', 'Football match tonight!', ...peerArg(1))).toMatchObject({ offset: 0 });
+    expect(await cli('create-topic', 'Sports', ...peerArg(0))).toMatchObject({
+      message: "Topic 'Sports' created",
+    });
+    expect(await cli('subscribe', 'Sports', '--from', 'earliest', ...peerArg(1))).toMatchObject({
+      status: 'success',
+    });
+    expect(await cli('publish', 'Sports', 'Football match tonight!', ...peerArg(1))).toMatchObject({
+      offset: 0,
+    });
     const pulled = await waitFor(async () => {
-      const reply = (await cli('pull', 'Sports', '--max', '10', ...peerArg(1))) as { messages: Array<{ message: string }> };
+      const reply = (await cli('pull', 'Sports', '--max', '10', ...peerArg(1))) as {
+        messages: Array<{ message: string }>;
+      };
       return reply.messages.length > 0 && reply.messages;
     });
     expect(pulled.map((m) => m.message)).toEqual(['Football match tonight!']);
@@ -38,7 +46,13 @@ describe('the pubsub CLI', () => {
   });
 
   it('prints the error and exits 1 when the call fails', async () => {
-    const failure = await run(process.execPath, [ENTRY.cli, 'publish', 'Nowhere', 'x', ...peerArg(0)]).then(
+    const failure = await run(process.execPath, [
+      ENTRY.cli,
+      'publish',
+      'Nowhere',
+      'x',
+      ...peerArg(0),
+    ]).then(
       () => undefined,
       (error: { code: number; stderr: string }) => error,
     );

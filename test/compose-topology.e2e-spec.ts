@@ -17,7 +17,9 @@ interface ComposeService {
   ports: string[];
 }
 
-const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as {
+  services: Record<string, ComposeService>;
+};
 
 /**
  * What the container network gives a service, mapped onto loopback: service
@@ -38,7 +40,9 @@ function localEnvironment(
     else if (key === 'PORT') env[key] = '0';
     else if (key === 'DATA_DIR') env[key] = join(dataDir, name);
     else {
-      const other = serviceNames.find((s) => s !== name && compose.services[s].ports?.some((p) => p.endsWith(`:${value}`)));
+      const other = serviceNames.find(
+        (s) => s !== name && compose.services[s].ports?.some((p) => p.endsWith(`:${value}`)),
+      );
       env[key] = other ? String(boundPorts.get(other)) : value;
     }
   }
@@ -58,7 +62,12 @@ describe('the docker-compose topology, as local processes', () => {
       const service = compose.services[name];
       const [program, entry, ...args] = service.command;
       expect(program).toBe('node');
-      const child = new ServiceProcess(name, entry, args, localEnvironment(name, service, boundPorts, dataDir));
+      const child = new ServiceProcess(
+        name,
+        entry,
+        args,
+        localEnvironment(name, service, boundPorts, dataDir),
+      );
       processes.set(name, child);
       await child.start();
       boundPorts.set(name, child.port);

@@ -4,7 +4,12 @@
 // they left off, and peers publishing through it retry instead of failing.
 import { IndexerClient, PeerClient, PulledMessage } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
-import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
+import {
+  ServiceProcess,
+  indexerProcess,
+  peerProcess,
+  startRegisteredPeer,
+} from './support/processes';
 import { pullUntil, readLog } from './support/pull';
 import { waitFor } from './support/wait';
 
@@ -41,12 +46,16 @@ describe.each(['interval', 'always'])(
         ),
       );
       hostClient = new PeerClient({ host: '127.0.0.1', port: host.port });
-      subscriberClients = subscribers.map((peer) => new PeerClient({ host: '127.0.0.1', port: peer.port }));
+      subscriberClients = subscribers.map(
+        (peer) => new PeerClient({ host: '127.0.0.1', port: peer.port }),
+      );
       indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
     });
 
     afterAll(async () => {
-      await Promise.all([hostClient, indexerClient, ...subscriberClients].map((client) => client?.close()));
+      await Promise.all(
+        [hostClient, indexerClient, ...subscriberClients].map((client) => client?.close()),
+      );
       await Promise.all([host, ...subscribers].map((peer) => peer?.stop()));
       await indexer?.stop();
       dataDirs.removeAll();
@@ -128,7 +137,9 @@ describe.each(['interval', 'always'])(
       await hostClient.publish('Restocks', 'second');
 
       const [first, second] = await Promise.all(
-        subscriberClients.map((client) => pullUntil(client, 'Restocks', client === subscriberClients[0] ? 1 : 2)),
+        subscriberClients.map((client) =>
+          pullUntil(client, 'Restocks', client === subscriberClients[0] ? 1 : 2),
+        ),
       );
       expect(first.map((m: PulledMessage) => m.message)).toEqual(['second']);
       expect(second.map((m: PulledMessage) => m.message)).toEqual(['first', 'second']);

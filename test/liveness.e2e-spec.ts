@@ -45,7 +45,9 @@ describe('an indexer killed and replaced by a fresh one on the same port', () =>
       ['Alpha', peers[0]],
       ['Beta', peers[1]],
     ] as const) {
-      const found = await waitFor(() => indexerClient.lookup(topic), { what: `lookup of '${topic}'` });
+      const found = await waitFor(() => indexerClient.lookup(topic), {
+        what: `lookup of '${topic}'`,
+      });
       expect(found.port).toBe(host.port);
     }
     // The peer that hosts nothing registers again too.
@@ -61,9 +63,13 @@ describe('an indexer killed and replaced by a fresh one on the same port', () =>
     await first.subscribe('Beta');
     expect((await third.publish('Alpha', 'to alpha via a subscriber')).offset).toBe(0);
     expect((await first.publish('Beta', 'to beta via another peer')).offset).toBe(0);
-    expect((await pullUntil(third, 'Alpha', 1)).map((m) => m.message)).toEqual(['to alpha via a subscriber']);
+    expect((await pullUntil(third, 'Alpha', 1)).map((m) => m.message)).toEqual([
+      'to alpha via a subscriber',
+    ]);
     for (const client of [third, first]) {
-      expect((await pullUntil(client, 'Beta', 1)).map((m) => m.message)).toEqual(['to beta via another peer']);
+      expect((await pullUntil(client, 'Beta', 1)).map((m) => m.message)).toEqual([
+        'to beta via another peer',
+      ]);
     }
     // Names are still held by their hosts: nobody else can take them.
     await expectCode(third.createTopic('Alpha'), 'TOPIC_EXISTS');
@@ -78,7 +84,11 @@ describe('a peer killed with -9 and never restarted', () => {
   let indexerClient: IndexerClient;
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { indexerArgs: ['--peer-lease-ms', '1000'], peerArgs: FAST_HEARTBEATS, dataDirs });
+    cluster = await startCluster(3, {
+      indexerArgs: ['--peer-lease-ms', '1000'],
+      peerArgs: FAST_HEARTBEATS,
+      dataDirs,
+    });
     ({ indexer, peers, clients, indexerClient } = cluster);
   });
 
@@ -99,14 +109,18 @@ describe('a peer killed with -9 and never restarted', () => {
     );
     await expectCode(indexerClient.lookup('Orphan'), 'TOPIC_NOT_FOUND');
     const listed = await indexerClient.listPeers();
-    expect(listed.peers.map((peer) => peer.port).sort()).toEqual([survivor.port, subscriber.port].sort());
+    expect(listed.peers.map((peer) => peer.port).sort()).toEqual(
+      [survivor.port, subscriber.port].sort(),
+    );
 
     // The name is free again; the old subscriber subscribing to the new host
     // starts a new replica, since the new log's offsets start again at 0.
     await expect(clients[1].createTopic('Orphan')).resolves.toMatchObject({ status: 'success' });
     expect((await clients[2].subscribe('Orphan')).hostPeer).toBe(`127.0.0.1:${survivor.port}`);
     await clients[1].publish('Orphan', 'new 0');
-    expect((await pullUntil(clients[2], 'Orphan', 1)).map((m) => [m.offset, m.message])).toEqual([[0, 'new 0']]);
+    expect((await pullUntil(clients[2], 'Orphan', 1)).map((m) => [m.offset, m.message])).toEqual([
+      [0, 'new 0'],
+    ]);
   });
 });
 
@@ -128,7 +142,10 @@ describe('publishing to a topic whose host is down', () => {
     await clients[0].createTopic('Stranded');
     expect((await clients[1].publish('Stranded', 'while it lives')).offset).toBe(0);
     await peers[0].stop('SIGKILL');
-    const error = await expectCode(clients[1].publish('Stranded', 'after it died'), 'PEER_UNAVAILABLE');
+    const error = await expectCode(
+      clients[1].publish('Stranded', 'after it died'),
+      'PEER_UNAVAILABLE',
+    );
     expect(error.message).toContain(`127.0.0.1:${peers[0].port}`);
   });
 });

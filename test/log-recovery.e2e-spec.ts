@@ -5,7 +5,12 @@ import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from
 import { join } from 'path';
 import { PeerClient } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
-import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
+import {
+  ServiceProcess,
+  indexerProcess,
+  peerProcess,
+  startRegisteredPeer,
+} from './support/processes';
 import { readLog } from './support/pull';
 
 /** The first segment file of the only topic in a peer's data directory. */
@@ -23,7 +28,9 @@ describe('a peer whose log file has a damaged tail', () => {
   /** A peer that hosts `topic` with `count` messages, killed with -9 afterwards. */
   async function killedHostWith(topic: string, count: number) {
     const dataDir = dataDirs.make(topic);
-    const peer = await startRegisteredPeer(peerProcess(topic, indexer.port, ['--data-dir', dataDir]));
+    const peer = await startRegisteredPeer(
+      peerProcess(topic, indexer.port, ['--data-dir', dataDir]),
+    );
     peers.push(peer);
     const client = new PeerClient({ host: '127.0.0.1', port: peer.port });
     clients.push(client);
@@ -31,7 +38,12 @@ describe('a peer whose log file has a damaged tail', () => {
     for (let i = 0; i < count; i++) await client.publish(topic, `entry ${i}`);
     const port = peer.port;
     await peer.stop('SIGKILL');
-    return { peer, client, dataDir, restart: () => startRegisteredPeer(peer, ['--port', String(port)]) };
+    return {
+      peer,
+      client,
+      dataDir,
+      restart: () => startRegisteredPeer(peer, ['--port', String(port)]),
+    };
   }
 
   beforeAll(async () => {
@@ -54,7 +66,9 @@ describe('a peer whose log file has a damaged tail', () => {
     const mark = peer.output.length;
     await restart();
     const report = await peer.waitForLog(/cut \d+ byte\(s\) from 00000000000000000000\.log/, mark);
-    expect(report).toMatch(/log 'Torn': cut 27 byte\(s\) .*\(torn record \(27 of 32 bytes\)\); kept up to offset 18/);
+    expect(report).toMatch(
+      /log 'Torn': cut 27 byte\(s\) .*\(torn record \(27 of 32 bytes\)\); kept up to offset 18/,
+    );
 
     const log = await readLog(client, 'Torn');
     expect(log.map((m) => m.message)).toEqual(Array.from({ length: 19 }, (_, i) => `entry ${i}`));
@@ -71,7 +85,10 @@ describe('a peer whose log file has a damaged tail', () => {
 
     const mark = peer.output.length;
     await restart();
-    await peer.waitForLog(/log 'Corrupt': cut \d+ byte\(s\) .*checksum mismatch.*kept up to offset 9/, mark);
+    await peer.waitForLog(
+      /log 'Corrupt': cut \d+ byte\(s\) .*checksum mismatch.*kept up to offset 9/,
+      mark,
+    );
 
     const log = await readLog(client, 'Corrupt');
     expect(log.map((m) => m.message)).toEqual(Array.from({ length: 10 }, (_, i) => `entry ${i}`));

@@ -32,13 +32,25 @@ describe('publish/subscribe across peers', () => {
 
   it('creates a topic on one peer that the indexer and other peers can find', async () => {
     const created = await host.createTopic('Sports');
-    expect(created).toMatchObject({ status: 'success', message: "Topic 'Sports' created", topic: 'Sports' });
+    expect(created).toMatchObject({
+      status: 'success',
+      message: "Topic 'Sports' created",
+      topic: 'Sports',
+    });
 
     const found = await cluster.indexerClient.lookup('Sports');
-    expect(found).toMatchObject({ status: 'success', topic: 'Sports', port: cluster.peers[0].port });
+    expect(found).toMatchObject({
+      status: 'success',
+      topic: 'Sports',
+      port: cluster.peers[0].port,
+    });
 
     const subscribed = await second.subscribe('Sports');
-    expect(subscribed).toMatchObject({ status: 'success', topic: 'Sports', hostPeer: found.peerId });
+    expect(subscribed).toMatchObject({
+      status: 'success',
+      topic: 'Sports',
+      hostPeer: found.peerId,
+    });
   });
 
   it('refuses a second topic of the same name on another peer', async () => {
@@ -55,7 +67,12 @@ describe('publish/subscribe across peers', () => {
       const publisher = i % 2 === 0 ? host : third;
       const message = `news ${i}`;
       const reply = await publisher.publish('News', message);
-      expect(reply).toMatchObject({ status: 'success', message: "Message published on topic 'News'", topic: 'News', offset: i });
+      expect(reply).toMatchObject({
+        status: 'success',
+        message: "Message published on topic 'News'",
+        topic: 'News',
+        offset: i,
+      });
       sent.push(message);
     }
     for (const peer of [second, third, fourth]) {
@@ -72,7 +89,9 @@ describe('publish/subscribe across peers', () => {
     const replies = await Promise.all(
       Array.from({ length: 200 }, (_, i) => (i % 2 ? fourth : second).publish('Weather', `w${i}`)),
     );
-    const byOffset = replies.map((r, i) => ({ offset: r.offset, message: `w${i}` })).sort((a, b) => a.offset - b.offset);
+    const byOffset = replies
+      .map((r, i) => ({ offset: r.offset, message: `w${i}` }))
+      .sort((a, b) => a.offset - b.offset);
     expect(byOffset.map((r) => r.offset)).toEqual(Array.from({ length: 200 }, (_, i) => i));
     for (const peer of [host, third]) {
       const received = await pullAll(peer, 'Weather', 200);
@@ -146,7 +165,9 @@ describe('publish/subscribe across peers', () => {
 
   it('lists topics and peers for operators', async () => {
     const topics = await cluster.indexerClient.listTopics();
-    expect(topics.topics.map((t) => t.topic)).toEqual(expect.arrayContaining(['Sports', 'News', 'Weather']));
+    expect(topics.topics.map((t) => t.topic)).toEqual(
+      expect.arrayContaining(['Sports', 'News', 'Weather']),
+    );
     const peers = await cluster.indexerClient.listPeers();
     expect(peers.peers).toHaveLength(4);
     const mine = await host.listTopics();

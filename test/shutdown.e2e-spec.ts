@@ -47,7 +47,9 @@ describe('process lifecycle', () => {
 
   it('refuses a bad configuration value with a message naming the variable', async () => {
     const peer = peerProcess('bad-config', 1, [], { REQUEST_TIMEOUT_MS: 'soon' });
-    await expect(peer.start()).rejects.toThrow(/REQUEST_TIMEOUT_MS \(--request-timeout-ms\) = 'soon'/);
+    await expect(peer.start()).rejects.toThrow(
+      /REQUEST_TIMEOUT_MS \(--request-timeout-ms\) = 'soon'/,
+    );
     expect(peer.exitCode).toBe(2);
   });
 });

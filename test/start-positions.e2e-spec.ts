@@ -4,7 +4,12 @@
 // retained message with a count of what it skipped.
 import { PeerClient, PulledMessage } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
-import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
+import {
+  ServiceProcess,
+  indexerProcess,
+  peerProcess,
+  startRegisteredPeer,
+} from './support/processes';
 import { pullUntil } from './support/pull';
 import { waitFor } from './support/wait';
 
@@ -58,7 +63,12 @@ describe('start positions, replay, long polls and retention', () => {
 
     const old = Array.from({ length: 10 }, (_, i) => `old ${i}`);
     expect((await pullUntil(sub1, 'History', 11)).map((m) => m.message)).toEqual([...old, 'new']);
-    expect((await pullUntil(sub2, 'History', 4)).map((m) => m.message)).toEqual(['old 7', 'old 8', 'old 9', 'new']);
+    expect((await pullUntil(sub2, 'History', 4)).map((m) => m.message)).toEqual([
+      'old 7',
+      'old 8',
+      'old 9',
+      'new',
+    ]);
     expect((await pullUntil(sub3, 'History', 1)).map((m) => m.message)).toEqual(['new']);
   });
 
@@ -121,7 +131,9 @@ describe('start positions, replay, long polls and retention', () => {
     await startRegisteredPeer(sub2Peer, ['--port', String(port)]);
 
     await smallHostPeer.waitForLog(
-      new RegExp(`peer 127\\.0\\.0\\.1:${port} skips offsets 1-\\d+ of 'Outage': retention removed them`),
+      new RegExp(
+        `peer 127\\.0\\.0\\.1:${port} skips offsets 1-\\d+ of 'Outage': retention removed them`,
+      ),
       mark,
     );
     // The consumer pulls until the last message, adding up what it is told it skipped.
@@ -139,7 +151,9 @@ describe('start positions, replay, long polls and retention', () => {
     const firstKept = received[0].offset;
     expect(skipped).toBe(firstKept - 1);
     expect(firstKept).toBeLessThanOrEqual(1001 - 100);
-    expect(received.map((m) => m.offset)).toEqual(Array.from({ length: 1001 - firstKept }, (_, i) => firstKept + i));
+    expect(received.map((m) => m.offset)).toEqual(
+      Array.from({ length: 1001 - firstKept }, (_, i) => firstKept + i),
+    );
     expect(received[0].message).toBe(`missed or kept ${firstKept}`);
   });
 });

@@ -4,7 +4,12 @@
 // holds up neither publish nor the other subscribers.
 import { PeerClient } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
-import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './support/processes';
+import {
+  ServiceProcess,
+  indexerProcess,
+  peerProcess,
+  startRegisteredPeer,
+} from './support/processes';
 import { pullUntil } from './support/pull';
 
 describe('subscribers that go away and come back', () => {
@@ -22,7 +27,12 @@ describe('subscribers that go away and come back', () => {
     // A short request timeout on the host: a delivery to a frozen subscriber
     // fails (and backs off) quickly, which is what this suite is about.
     host = await startRegisteredPeer(
-      peerProcess('host', indexer.port, ['--data-dir', dataDirs.make('host'), '--request-timeout-ms', '500']),
+      peerProcess('host', indexer.port, [
+        '--data-dir',
+        dataDirs.make('host'),
+        '--request-timeout-ms',
+        '500',
+      ]),
     );
     [sub1, sub2] = await Promise.all(
       ['sub1', 'sub2'].map((name) =>
@@ -101,6 +111,8 @@ describe('subscribers that go away and come back', () => {
       sub1.signal('SIGCONT');
     }
     const atSub1 = await pullUntil(sub1Client, 'Ticker', 200);
-    expect(atSub1.map((m) => m.message)).toEqual(Array.from({ length: 200 }, (_, i) => `tick ${i}`));
+    expect(atSub1.map((m) => m.message)).toEqual(
+      Array.from({ length: 200 }, (_, i) => `tick ${i}`),
+    );
   });
 });

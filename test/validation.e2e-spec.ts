@@ -30,14 +30,19 @@ describe('payload validation', () => {
   ];
 
   it.each(badCreatePayloads)('refuses create_topic with %s', async (_what, payload) => {
-    const error = await expectCode(cluster.clients[0].send(PeerPatterns.CreateTopic, payload), 'VALIDATION_FAILED');
+    const error = await expectCode(
+      cluster.clients[0].send(PeerPatterns.CreateTopic, payload),
+      'VALIDATION_FAILED',
+    );
     expect(error.message).toMatch(/^Invalid payload/);
   });
 
   it('refuses a null payload sent as a raw frame', async () => {
     const raw = new RawConnection(cluster.peers[0].port);
     await raw.write(nestFrame({ pattern: PeerPatterns.CreateTopic, data: null, id: 'n' }));
-    const [reply] = await waitFor(() => parseNestFrames(raw.text).length > 0 && parseNestFrames(raw.text));
+    const [reply] = await waitFor(
+      () => parseNestFrames(raw.text).length > 0 && parseNestFrames(raw.text),
+    );
     expect(reply).toMatchObject({ id: 'n', err: { status: 'error', code: 'VALIDATION_FAILED' } });
     raw.destroy();
   });
@@ -49,7 +54,10 @@ describe('payload validation', () => {
 
   it('accepts a 255-character name of every allowed character class', async () => {
     const name = `Az09._-${'x'.repeat(248)}`;
-    await expect(cluster.clients[0].createTopic(name)).resolves.toMatchObject({ status: 'success', topic: name });
+    await expect(cluster.clients[0].createTopic(name)).resolves.toMatchObject({
+      status: 'success',
+      topic: name,
+    });
   });
 
   it('names the offending field in the error details', async () => {
@@ -78,14 +86,29 @@ describe('payload validation', () => {
   });
 
   it('refuses arguments to patterns that take none', async () => {
-    await expectCode(cluster.clients[0].send(PeerPatterns.ListTopics, { all: true }), 'VALIDATION_FAILED');
-    await expectCode(cluster.indexerClient.send(IndexerPatterns.ListPeers, { verbose: 1 }), 'VALIDATION_FAILED');
+    await expectCode(
+      cluster.clients[0].send(PeerPatterns.ListTopics, { all: true }),
+      'VALIDATION_FAILED',
+    );
+    await expectCode(
+      cluster.indexerClient.send(IndexerPatterns.ListPeers, { verbose: 1 }),
+      'VALIDATION_FAILED',
+    );
   });
 
   it('validates indexer payloads too', async () => {
-    await expectCode(cluster.indexerClient.send(IndexerPatterns.Register, { host: 'h', port: 70000 }), 'VALIDATION_FAILED');
-    await expectCode(cluster.indexerClient.send(IndexerPatterns.Register, { host: 'h', port: '5555' }), 'VALIDATION_FAILED');
-    await expectCode(cluster.indexerClient.send(IndexerPatterns.Lookup, { topic: 'bad name' }), 'VALIDATION_FAILED');
+    await expectCode(
+      cluster.indexerClient.send(IndexerPatterns.Register, { host: 'h', port: 70000 }),
+      'VALIDATION_FAILED',
+    );
+    await expectCode(
+      cluster.indexerClient.send(IndexerPatterns.Register, { host: 'h', port: '5555' }),
+      'VALIDATION_FAILED',
+    );
+    await expectCode(
+      cluster.indexerClient.send(IndexerPatterns.Lookup, { topic: 'bad name' }),
+      'VALIDATION_FAILED',
+    );
     expect((await cluster.indexerClient.listPeers()).peers).toHaveLength(1);
   });
 });

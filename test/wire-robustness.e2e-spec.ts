@@ -37,13 +37,21 @@ describe('the TCP wire under bad input', () => {
 
   it('answers a raw framed request, and an unknown pattern on the same socket', async () => {
     const raw = new RawConnection(peerPort);
-    await raw.write(nestFrame({ pattern: PeerPatterns.Publish, data: { topic: 'Wire', message: 'raw' }, id: 'a' }));
+    await raw.write(
+      nestFrame({
+        pattern: PeerPatterns.Publish,
+        data: { topic: 'Wire', message: 'raw' },
+        id: 'a',
+      }),
+    );
     await raw.write(nestFrame({ pattern: 'nope', data: {}, id: 'b' }));
     const frames = await waitFor(() => {
       const parsed = parseNestFrames(raw.text).filter((f) => f.isDisposed || f.err);
       return parsed.length >= 2 && parsed;
     });
-    expect(frames.find((f) => f.id === 'a')).toMatchObject({ response: { status: 'success', topic: 'Wire' } });
+    expect(frames.find((f) => f.id === 'a')).toMatchObject({
+      response: { status: 'success', topic: 'Wire' },
+    });
     expect(frames.find((f) => f.id === 'b')).toMatchObject({ status: 'error' });
     raw.destroy();
   });
@@ -65,7 +73,9 @@ describe('the TCP wire under bad input', () => {
   it('refuses a frame larger than the limit before buffering it all', async () => {
     const raw = new RawConnection(peerPort);
     const huge = 'x'.repeat(200 * 1024);
-    await raw.write(`${huge.length + 40}#{"pattern":"publish","data":"${huge}`).catch(() => undefined);
+    await raw
+      .write(`${huge.length + 40}#{"pattern":"publish","data":"${huge}`)
+      .catch(() => undefined);
     await waitFor(() => raw.isClosed, { what: 'the server to close the socket' });
     await stillServes();
   });
@@ -85,7 +95,9 @@ describe('the TCP wire under bad input', () => {
 
   it('survives a client that disconnects while its request is in flight', async () => {
     const raw = new RawConnection(peerPort);
-    await raw.write(nestFrame({ pattern: PeerPatterns.Pull, data: { topic: 'Wire', waitMs: 200 }, id: 'w' }));
+    await raw.write(
+      nestFrame({ pattern: PeerPatterns.Pull, data: { topic: 'Wire', waitMs: 200 }, id: 'w' }),
+    );
     raw.destroy();
     await stillServes();
   });

@@ -26,7 +26,9 @@ export async function startCluster(
     Array.from({ length: peerCount }, (_, i) => {
       const name = `peer${i + 1}`;
       const dataDir = options.dataDirs ? ['--data-dir', options.dataDirs.make(name)] : [];
-      return startRegisteredPeer(peerProcess(name, indexer.port, [...dataDir, ...(options.peerArgs ?? [])]));
+      return startRegisteredPeer(
+        peerProcess(name, indexer.port, [...dataDir, ...(options.peerArgs ?? [])]),
+      );
     }),
   );
   const indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });

@@ -52,13 +52,17 @@ export class ServiceProcess {
         resolve();
       }),
     );
-    const collect = (chunk: Buffer) => this.output.push(...chunk.toString().split('\n').filter(Boolean));
+    const collect = (chunk: Buffer) =>
+      this.output.push(...chunk.toString().split('\n').filter(Boolean));
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
     const mark = this.output.length;
     // Stop waiting as soon as the process exits instead of at the deadline.
     const line = await waitFor(
-      () => (this.exitCode !== undefined ? 'exited' : this.output.slice(mark).find((entry) => LISTENING.test(entry))),
+      () =>
+        this.exitCode !== undefined
+          ? 'exited'
+          : this.output.slice(mark).find((entry) => LISTENING.test(entry)),
       { what: `${this.name} to listen` },
     );
     if (line === 'exited') throw new Error(`${this.name} exited: ${this.output.join('\n')}`);
@@ -111,7 +115,10 @@ export function peerProcess(
 }
 
 /** Starts a peer and waits until the indexer has registered it. */
-export async function startRegisteredPeer(peer: ServiceProcess, extraArgs: string[] = []): Promise<ServiceProcess> {
+export async function startRegisteredPeer(
+  peer: ServiceProcess,
+  extraArgs: string[] = [],
+): Promise<ServiceProcess> {
   const mark = peer.output.length;
   await peer.start(extraArgs);
   await peer.waitForLog(/registered with the indexer/, mark);

@@ -18,7 +18,9 @@ export class RawConnection {
 
   async write(data: string): Promise<void> {
     await this.opened;
-    await new Promise<void>((resolve, reject) => this.socket.write(data, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.socket.write(data, (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   /** Everything received so far. */

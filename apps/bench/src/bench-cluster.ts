@@ -49,8 +49,7 @@ export class BenchCluster {
 
   async start(): Promise<void> {
     for (const entry of Object.values(ENTRY)) {
-      if (!existsSync(entry))
-        throw new Error(`${entry} is missing: run npm run build first`);
+      if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
     }
     const profile = (name: string) =>
       this.options.profileDir
@@ -84,11 +83,7 @@ export class BenchCluster {
         listening: LISTENING,
       }),
     );
-    await Promise.all([
-      this.echo.start(),
-      this.tcpServerEcho.start(),
-      this.indexer.start(),
-    ]);
+    await Promise.all([this.echo.start(), this.tcpServerEcho.start(), this.indexer.start()]);
 
     const peers = Array.from({ length: PEER_COUNT }, (_, i) => {
       const name = `peer${i + 1}`;
@@ -122,17 +117,13 @@ export class BenchCluster {
     );
     this.peers = peers.map((process) => ({
       process,
-      client: this.track(
-        new PeerClient({ host: '127.0.0.1', port: process.port }),
-      ),
+      client: this.track(new PeerClient({ host: '127.0.0.1', port: process.port })),
     }));
   }
 
   /** A further client of its own (its own socket) to a peer. */
   connect(peer: PeerHandle): PeerClient {
-    return this.track(
-      new PeerClient({ host: '127.0.0.1', port: peer.process.port }),
-    );
+    return this.track(new PeerClient({ host: '127.0.0.1', port: peer.process.port }));
   }
 
   /** Closes the clients, stops every process (peers before the indexer), removes the data. */
@@ -140,8 +131,7 @@ export class BenchCluster {
     await Promise.allSettled(this.clients.map((client) => client.close()));
     const peers = new Set(this.peers.map((peer) => peer.process));
     await this.children.stopAll(
-      (child) =>
-        peers.has(child) || child === this.echo || child === this.tcpServerEcho,
+      (child) => peers.has(child) || child === this.echo || child === this.tcpServerEcho,
     );
     rmSync(this.dataRoot, { recursive: true, force: true });
   }

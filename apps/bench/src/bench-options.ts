@@ -80,10 +80,7 @@ export interface BenchOptions {
 
 export class UsageError extends Error {}
 
-export function parseBenchOptions(
-  argv: string[],
-  repositoryRoot: string,
-): BenchOptions {
+export function parseBenchOptions(argv: string[], repositoryRoot: string): BenchOptions {
   let parsed;
   try {
     parsed = parseArgs({
@@ -110,18 +107,13 @@ export function parseBenchOptions(
       families.add(name as Family);
     }
   }
-  const readmeFile =
-    parsed['readme-file'] ?? (parsed.readme ? 'README.md' : undefined);
+  const readmeFile = parsed['readme-file'] ?? (parsed.readme ? 'README.md' : undefined);
   return {
     quick: parsed.quick,
     sizes: parsed.quick ? QUICK : FULL,
     jsonFile: parsed.json === undefined ? undefined : resolve(parsed.json),
-    readmeFile:
-      readmeFile === undefined
-        ? undefined
-        : resolve(repositoryRoot, readmeFile),
-    profileDir:
-      parsed.profile === undefined ? undefined : resolve(parsed.profile),
+    readmeFile: readmeFile === undefined ? undefined : resolve(repositoryRoot, readmeFile),
+    profileDir: parsed.profile === undefined ? undefined : resolve(parsed.profile),
     families,
   };
 }

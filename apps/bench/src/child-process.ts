@@ -63,19 +63,10 @@ export class ChildService {
 
   async start(): Promise<this> {
     const { command = process.execPath, args, nodeFlags = [] } = this.options;
-    const child = spawn(
-      command,
-      command === process.execPath ? [...nodeFlags, ...args] : args,
-      {
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: [
-          'ignore',
-          'pipe',
-          'pipe',
-          ...(this.options.ipc ? (['ipc'] as const) : []),
-        ],
-      },
-    );
+    const child = spawn(command, command === process.execPath ? [...nodeFlags, ...args] : args, {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', ...(this.options.ipc ? (['ipc'] as const) : [])],
+    });
     this.child = child;
     this.exited = new Promise((resolve) =>
       child.once('exit', (exitCode, signal) => {
@@ -99,14 +90,10 @@ export class ChildService {
 
     const timeoutMs = this.options.startTimeoutMs ?? 30_000;
     if (this.options.listening) {
-      const listening = await this.waitForLine(
-        this.options.listening,
-        timeoutMs,
-      );
+      const listening = await this.waitForLine(this.options.listening, timeoutMs);
       this.port = Number(listening[1]);
     }
-    if (this.options.ready)
-      await this.waitForLine(this.options.ready, timeoutMs);
+    if (this.options.ready) await this.waitForLine(this.options.ready, timeoutMs);
     return this;
   }
 
@@ -114,9 +101,7 @@ export class ChildService {
   memory(): { peakRssMiB: number; rssMiB: number } {
     const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
     const kib = (field: string) =>
-      Number(
-        new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN,
-      );
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     return { peakRssMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
   }
 
@@ -124,10 +109,7 @@ export class ChildService {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.child!.kill(this.options.stopSignal ?? 'SIGTERM');
-    const timer = setTimeout(
-      () => this.child!.kill('SIGKILL'),
-      STOP_TIMEOUT_MS,
-    );
+    const timer = setTimeout(() => this.child!.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await this.exited;
     clearTimeout(timer);
   }
@@ -137,10 +119,7 @@ export class ChildService {
     if (this.running) this.child!.kill('SIGKILL');
   }
 
-  private waitForLine(
-    pattern: RegExp,
-    timeoutMs: number,
-  ): Promise<RegExpExecArray> {
+  private waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
     return new Promise((resolve, reject) => {
       const finish = (error?: Error, match?: RegExpExecArray) => {
         clearTimeout(timer);
@@ -152,13 +131,10 @@ export class ChildService {
         const match = pattern.exec(line);
         if (match) finish(undefined, match);
         else if (this.exit)
-          finish(
-            this.failure(`exited (${this.exit.exitCode ?? this.exit.signal})`),
-          );
+          finish(this.failure(`exited (${this.exit.exitCode ?? this.exit.signal})`));
       };
       const timer = setTimeout(
-        () =>
-          finish(this.failure(`did not log ${pattern} within ${timeoutMs} ms`)),
+        () => finish(this.failure(`did not log ${pattern} within ${timeoutMs} ms`)),
         timeoutMs,
       );
       this.lineWatchers.add(watch);
@@ -167,9 +143,7 @@ export class ChildService {
   }
 
   private failure(what: string): Error {
-    return new Error(
-      `${this.name} ${what}; its last lines:\n${this.recentLog.join('\n')}`,
-    );
+    return new Error(`${this.name} ${what}; its last lines:\n${this.recentLog.join('\n')}`);
   }
 }
 
@@ -186,9 +160,7 @@ export class ChildGroup {
   }
 
   /** Stops the named children first (peers unregister from a live indexer), then the rest. */
-  async stopAll(
-    first: (child: ChildService) => boolean = () => false,
-  ): Promise<void> {
+  async stopAll(first: (child: ChildService) => boolean = () => false): Promise<void> {
     await Promise.all(this.children.filter(first).map((child) => child.stop()));
     await Promise.all(this.children.map((child) => child.stop()));
   }

@@ -32,13 +32,7 @@ export async function measure(
   await loop(operation, inFlight, bounds.warmup, bounds.maxMs);
   const latency = new LatencyRecorder();
   const started = performance.now();
-  const operations = await loop(
-    operation,
-    inFlight,
-    bounds.count,
-    bounds.maxMs,
-    latency,
-  );
+  const operations = await loop(operation, inFlight, bounds.count, bounds.maxMs, latency);
   const elapsedMs = performance.now() - started;
   return {
     p50Ms: latency.percentile(50),
@@ -68,8 +62,7 @@ export async function measurePaired(
     latency: new LatencyRecorder(),
     busyMs: 0,
   }));
-  for (const side of sides)
-    await loop(side.run, 1, bounds.warmup, bounds.maxMs);
+  for (const side of sides) await loop(side.run, 1, bounds.warmup, bounds.maxMs);
   const deadline = performance.now() + bounds.maxMs;
   while (sides[0].latency.size < bounds.count && performance.now() < deadline) {
     const turn = Math.min(TURN, bounds.count - sides[0].latency.size);

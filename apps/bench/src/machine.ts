@@ -21,9 +21,7 @@ export function describeMachine(natsServerBinary?: string): MachineInfo {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kernel: `${process.platform} ${release()}`,
     node: process.version,
-    natsServer: natsServerBinary
-      ? natsServerVersion(natsServerBinary)
-      : undefined,
+    natsServer: natsServerBinary ? natsServerVersion(natsServerBinary) : undefined,
     loadBefore: loadavg()[0],
   };
 }

@@ -4,12 +4,7 @@ import { writeFileSync } from 'fs';
 import { loadavg } from 'os';
 import { performance } from 'perf_hooks';
 import { BenchCluster, REPOSITORY_ROOT } from './bench-cluster';
-import {
-  BenchOptions,
-  USAGE,
-  UsageError,
-  parseBenchOptions,
-} from './bench-options';
+import { BenchOptions, USAGE, UsageError, parseBenchOptions } from './bench-options';
 import { describeMachine } from './machine';
 import { buildReport, rewriteReadme, textTable } from './report';
 import { Row } from './results';
@@ -17,10 +12,7 @@ import { runEcho } from './workloads/echo.workload';
 import { runFanOut } from './workloads/fan-out.workload';
 import { runIndexer } from './workloads/indexer.workload';
 import { runMemory } from './workloads/memory.workload';
-import {
-  findNatsServer,
-  runNatsFanOut,
-} from './workloads/nats-fan-out.workload';
+import { findNatsServer, runNatsFanOut } from './workloads/nats-fan-out.workload';
 import { runPublish } from './workloads/publish.workload';
 import { runPull } from './workloads/pull.workload';
 import { runTopics } from './workloads/topics.workload';
@@ -47,9 +39,7 @@ async function main(options: BenchOptions): Promise<void> {
     const started = performance.now();
     const produced = await run();
     rows.push(...(Array.isArray(produced) ? produced : [produced]));
-    progress(
-      `${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
+    progress(`${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   };
   const { sizes, families } = options;
   try {
@@ -58,38 +48,25 @@ async function main(options: BenchOptions): Promise<void> {
       return [];
     });
     await step('echo', () => runEcho(cluster, sizes));
-    if (families.has('indexer'))
-      await step('lookup', () => runIndexer(cluster, sizes));
-    if (families.has('publish'))
-      await step('publish', () => runPublish(cluster, sizes));
+    if (families.has('indexer')) await step('lookup', () => runIndexer(cluster, sizes));
+    if (families.has('publish')) await step('publish', () => runPublish(cluster, sizes));
     if (families.has('pull')) await step('pull', () => runPull(cluster, sizes));
-    if (families.has('fanout'))
-      await step('fan-out', () => runFanOut(cluster, sizes));
+    if (families.has('fanout')) await step('fan-out', () => runFanOut(cluster, sizes));
     if (families.has('nats'))
-      await step('fan-out over NATS', () =>
-        runNatsFanOut(cluster.children, sizes),
-      );
+      await step('fan-out over NATS', () => runNatsFanOut(cluster.children, sizes));
     if (families.has('topics'))
       await step('create_topic and subscribe', () => runTopics(cluster, sizes));
-    if (families.has('memory'))
-      await step('memory', () => runMemory(cluster, sizes));
+    if (families.has('memory')) await step('memory', () => runMemory(cluster, sizes));
   } finally {
     await cluster.stop();
   }
   machine.loadAfter = loadavg()[0];
 
-  const report = buildReport(
-    rows,
-    machine,
-    options.quick,
-    cluster.children.exits(),
-  );
+  const report = buildReport(rows, machine, options.quick, cluster.children.exits());
   process.stdout.write(textTable(report));
-  if (options.jsonFile)
-    writeFileSync(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  if (options.jsonFile) writeFileSync(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   if (options.readmeFile) rewriteReadme(options.readmeFile, report);
-  if (options.profileDir)
-    progress(`CPU profiles of the services are in ${options.profileDir}`);
+  if (options.profileDir) progress(`CPU profiles of the services are in ${options.profileDir}`);
 }
 
 function progress(line: string): void {
@@ -114,9 +91,7 @@ try {
 main(options).then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(
-      `bench failed: ${(error as Error).stack ?? String(error)}\n`,
-    );
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   },
 );

@@ -47,22 +47,10 @@ function tableCells(report: BenchReport): string[][] {
     const targets = report.targets.filter((target) => target.rowId === row.id);
     const target = targets.map((t) => t.target).join('; ');
     const met = targets
-      .map(
-        (t) =>
-          `${t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'} (${t.actual})`,
-      )
+      .map((t) => `${t.met === undefined ? 'n/a' : t.met ? 'yes' : 'NO'} (${t.actual})`)
       .join('; ');
     if (row.kind === 'skipped')
-      return [
-        row.workload,
-        '',
-        '',
-        `skipped: ${row.note}`,
-        '',
-        '',
-        target,
-        met,
-      ];
+      return [row.workload, '', '', `skipped: ${row.note}`, '', '', target, met];
     if (row.kind === 'memory') {
       return [
         row.workload,
@@ -81,12 +69,8 @@ function tableCells(report: BenchReport): string[][] {
       ms(row.p50Ms),
       ms(row.p99Ms),
       rate(row),
-      versus
-        ? `${(row.p50Ms / versus.p50Ms).toFixed(2)}×${pairedNote(row)}`
-        : '',
-      versus
-        ? `${((row.throughput / versus.throughput) * 100).toFixed(0)}%`
-        : '',
+      versus ? `${(row.p50Ms / versus.p50Ms).toFixed(2)}×${pairedNote(row)}` : '',
+      versus ? `${((row.throughput / versus.throughput) * 100).toFixed(0)}%` : '',
       target,
       met,
     ];
@@ -96,9 +80,7 @@ function tableCells(report: BenchReport): string[][] {
 /** For a terminal: aligned columns. */
 export function textTable(report: BenchReport): string {
   const rows = [HEADER, ...tableCells(report)];
-  const widths = HEADER.map((_, column) =>
-    Math.max(...rows.map((cells) => cells[column].length)),
-  );
+  const widths = HEADER.map((_, column) => Math.max(...rows.map((cells) => cells[column].length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, column) => cell.padEnd(widths[column]))
@@ -117,11 +99,7 @@ export function textTable(report: BenchReport): string {
 export function markdownTable(report: BenchReport): string {
   const line = (cells: string[]) =>
     `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
-  return [
-    line(HEADER),
-    line(HEADER.map(() => '---')),
-    ...tableCells(report).map(line),
-  ].join('\n');
+  return [line(HEADER), line(HEADER.map(() => '---')), ...tableCells(report).map(line)].join('\n');
 }
 
 const START = '<!-- bench:start -->';
@@ -148,14 +126,10 @@ export function rewriteReadme(file: string, report: BenchReport): void {
   const end = readme.indexOf(END);
   let updated: string;
   if (start >= 0 && end > start) {
-    updated =
-      readme.slice(0, start) + generated + readme.slice(end + END.length);
+    updated = readme.slice(0, start) + generated + readme.slice(end + END.length);
   } else {
     const heading = /^## Benchmark[^\n]*\n/m.exec(readme);
-    if (!heading)
-      throw new Error(
-        `${file} has no '## Benchmark' section to put the table in`,
-      );
+    if (!heading) throw new Error(`${file} has no '## Benchmark' section to put the table in`);
     const at = heading.index + heading[0].length;
     updated = `${readme.slice(0, at)}\n${generated}\n${readme.slice(at)}`;
   }

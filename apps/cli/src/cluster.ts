@@ -28,10 +28,14 @@ export function runCluster(options: ClusterOptions): Promise<number> {
   start('indexer', ['--host', options.host, '--port', String(options.indexerPort)]);
   for (const port of options.peerPorts) {
     start('peer', [
-      '--host', options.host,
-      '--port', String(port),
-      '--indexer-host', options.host,
-      '--indexer-port', String(options.indexerPort),
+      '--host',
+      options.host,
+      '--port',
+      String(port),
+      '--indexer-host',
+      options.host,
+      '--indexer-port',
+      String(options.indexerPort),
     ]);
   }
 

@@ -67,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const need = (count: number) => {
-    if (args.length !== count) throw new Error(`'${command}' takes ${count} argument(s)\n\n${USAGE}`);
+    if (args.length !== count)
+      throw new Error(`'${command}' takes ${count} argument(s)\n\n${USAGE}`);
     return args;
   };
   const onPeer = (call: (peer: PeerClient) => Promise<unknown>) => () =>
@@ -82,7 +83,9 @@ async function main(argv: string[]): Promise<number> {
     subscribe: onPeer((peer) =>
       peer.subscribe(
         need(1)[0],
-        from === undefined || from === 'latest' || from === 'earliest' ? from : integer('from', from),
+        from === undefined || from === 'latest' || from === 'earliest'
+          ? from
+          : integer('from', from),
       ),
     ),
     unsubscribe: onPeer((peer) => peer.unsubscribe(need(1)[0])),

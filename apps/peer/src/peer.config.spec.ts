@@ -18,14 +18,20 @@ describe('loadPeerConfig storage settings', () => {
   it('names the default data directory after the port, and leaves a port-0 peer without one', () => {
     expect(loadPeerConfig(['--port', '5556'], {}).dataDir).toBe('data/peer-5556');
     expect(loadPeerConfig([], { PORT: '0' }).dataDir).toBeUndefined();
-    expect(loadPeerConfig(['--port', '0', '--data-dir', '/srv/peer'], {}).dataDir).toBe('/srv/peer');
+    expect(loadPeerConfig(['--port', '0', '--data-dir', '/srv/peer'], {}).dataDir).toBe(
+      '/srv/peer',
+    );
     expect(loadPeerConfig([], { DATA_DIR: '/data' }).dataDir).toBe('/data');
   });
 
   it('refuses an unknown fsync policy and retention below its minimum, naming the variable', () => {
     expect(() => loadPeerConfig([], { FSYNC: 'sometimes' })).toThrow(ConfigError);
-    expect(() => loadPeerConfig([], { FSYNC: 'sometimes' })).toThrow(/FSYNC \(--fsync\) = 'sometimes'/);
-    expect(() => loadPeerConfig(['--segment-bytes', '100'], {})).toThrow(/SEGMENT_BYTES \(--segment-bytes\) = '100'/);
+    expect(() => loadPeerConfig([], { FSYNC: 'sometimes' })).toThrow(
+      /FSYNC \(--fsync\) = 'sometimes'/,
+    );
+    expect(() => loadPeerConfig(['--segment-bytes', '100'], {})).toThrow(
+      /SEGMENT_BYTES \(--segment-bytes\) = '100'/,
+    );
     expect(() => loadPeerConfig(['--retention-ms', '0'], {})).toThrow(/RETENTION_MS/);
     expect(loadPeerConfig(['--fsync', 'always'], {}).fsync).toBe('always');
   });

@@ -122,10 +122,16 @@ const sources: Record<Exclude<keyof PeerConfig, 'publicHost'>, SettingSource> = 
 };
 
 export function loadPeerConfig(argv?: string[], env?: NodeJS.ProcessEnv): PeerConfig {
-  const config = loadConfig(PeerConfig, sources as Record<keyof PeerConfig & string, SettingSource>, argv, env);
+  const config = loadConfig(
+    PeerConfig,
+    sources as Record<keyof PeerConfig & string, SettingSource>,
+    argv,
+    env,
+  );
   // A fixed port is the peer's identity across restarts, so it names the
   // default directory. On port 0 the next start is a different peer: it gets
   // a temporary directory (LogStore), rather than one shared by every such peer.
-  if (config.dataDir === undefined && config.port !== 0) config.dataDir = `data/peer-${config.port}`;
+  if (config.dataDir === undefined && config.port !== 0)
+    config.dataDir = `data/peer-${config.port}`;
   return config;
 }

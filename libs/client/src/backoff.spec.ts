@@ -11,7 +11,12 @@ describe('Backoff', () => {
   });
 
   it('draws each delay from the lower part of its step', () => {
-    const lowest = new Backoff({ initialMs: 100, maxMs: 1_000, jitter: 0.5, random: () => 0.999999 });
+    const lowest = new Backoff({
+      initialMs: 100,
+      maxMs: 1_000,
+      jitter: 0.5,
+      random: () => 0.999999,
+    });
     const highest = new Backoff({ initialMs: 100, maxMs: 1_000, jitter: 0.5, random: () => 0 });
     expect([lowest.next(), lowest.next()]).toEqual([50, 100]);
     expect([highest.next(), highest.next()]).toEqual([100, 200]);

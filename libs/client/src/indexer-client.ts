@@ -1,4 +1,13 @@
-import { ClaimResult, HeartbeatResult, IndexerPatterns, LookupResult, PeerListResult, RegisterResult, SuccessReply, TopicListResult } from '@p2p-pubsub/protocol';
+import {
+  ClaimResult,
+  HeartbeatResult,
+  IndexerPatterns,
+  LookupResult,
+  PeerListResult,
+  RegisterResult,
+  SuccessReply,
+  TopicListResult,
+} from '@p2p-pubsub/protocol';
 import { ConnectionOptions, RpcConnection } from './rpc-connection';
 
 /** What peers and operators call on the indexer. */

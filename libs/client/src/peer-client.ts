@@ -1,4 +1,12 @@
-import { PeerPatterns, PeerTopicsResult, PublishResult, PullResult, StartPosition, SubscribeResult, TopicResult } from '@p2p-pubsub/protocol';
+import {
+  PeerPatterns,
+  PeerTopicsResult,
+  PublishResult,
+  PullResult,
+  StartPosition,
+  SubscribeResult,
+  TopicResult,
+} from '@p2p-pubsub/protocol';
 import { ConnectionOptions, RpcConnection } from './rpc-connection';
 
 export interface PullOptions {

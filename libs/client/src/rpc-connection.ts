@@ -1,6 +1,12 @@
 import { Socket, connect as connectTcp } from 'net';
 import { ConnectionOptions as TlsOptions, connect as connectTls } from 'tls';
-import { DEFAULT_MAX_MESSAGE_BYTES, ErrorCodes, PeerUnavailableError, PubSubError, isErrorReply } from '@p2p-pubsub/protocol';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  ErrorCodes,
+  PeerUnavailableError,
+  PubSubError,
+  isErrorReply,
+} from '@p2p-pubsub/protocol';
 import {
   FrameDecoder,
   ReplyPacket,
@@ -93,7 +99,10 @@ export class RpcConnection {
         };
         const id = this.nextId++;
         const timer = setTimeout(
-          () => finish(new PeerUnavailableError(this.address, `no reply within ${this.requestTimeoutMs} ms`)),
+          () =>
+            finish(
+              new PeerUnavailableError(this.address, `no reply within ${this.requestTimeoutMs} ms`),
+            ),
           this.requestTimeoutMs,
         );
         this.pending.set(id, {
@@ -101,7 +110,8 @@ export class RpcConnection {
           onReply: (packet) => {
             if (packet.err !== undefined) finish(this.toPubSubError(packet));
             else if ('response' in packet) finish(undefined, packet.response as T);
-            else if (packet.isDisposed) finish(new PubSubError(ErrorCodes.Internal, `${pattern}: the server sent no reply`));
+            else if (packet.isDisposed)
+              finish(new PubSubError(ErrorCodes.Internal, `${pattern}: the server sent no reply`));
           },
           onFailure: (error) => finish(error),
         });
@@ -254,7 +264,8 @@ export class RpcConnection {
   private failPending(reason: string, { includeUnsent }: { includeUnsent: boolean }): void {
     for (const pending of [...this.pending.values()]) {
       if (pending.sent) pending.onFailure(new PeerUnavailableError(this.address, reason));
-      else if (includeUnsent) pending.onFailure(new PeerUnavailableError(this.address, reason, { unsent: true }));
+      else if (includeUnsent)
+        pending.onFailure(new PeerUnavailableError(this.address, reason, { unsent: true }));
     }
   }
 
@@ -263,7 +274,9 @@ export class RpcConnection {
     if (isErrorReply(error)) return PubSubError.fromReply(error);
     // Nest's own server refuses an unknown pattern with a bare string.
     if (typeof error === 'string') {
-      const code = error.includes('no matching message handler') ? ErrorCodes.UnknownCommand : ErrorCodes.Internal;
+      const code = error.includes('no matching message handler')
+        ? ErrorCodes.UnknownCommand
+        : ErrorCodes.Internal;
       return new PubSubError(code, error);
     }
     return new PubSubError(ErrorCodes.Internal, `unexpected error reply: ${JSON.stringify(error)}`);

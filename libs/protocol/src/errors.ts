@@ -90,19 +90,13 @@ export class TopicExistsError extends PubSubError {
 
 export class NotSubscribedError extends PubSubError {
   constructor(topic: string) {
-    super(
-      ErrorCodes.NotSubscribed,
-      `This peer neither hosts nor subscribes to topic '${topic}'`,
-    );
+    super(ErrorCodes.NotSubscribed, `This peer neither hosts nor subscribes to topic '${topic}'`);
   }
 }
 
 export class NotOwnerError extends PubSubError {
   constructor(topic: string, peerId: string) {
-    super(
-      ErrorCodes.NotOwner,
-      `Peer ${peerId} does not host topic '${topic}'`,
-    );
+    super(ErrorCodes.NotOwner, `Peer ${peerId} does not host topic '${topic}'`);
   }
 }
 

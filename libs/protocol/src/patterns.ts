@@ -34,8 +34,6 @@ export const PeerInternalPatterns = {
   TopicDeleted: 'peer.topic_deleted',
 } as const;
 
-export type IndexerPattern =
-  (typeof IndexerPatterns)[keyof typeof IndexerPatterns];
+export type IndexerPattern = (typeof IndexerPatterns)[keyof typeof IndexerPatterns];
 export type PeerPattern = (typeof PeerPatterns)[keyof typeof PeerPatterns];
-export type PeerInternalPattern =
-  (typeof PeerInternalPatterns)[keyof typeof PeerInternalPatterns];
+export type PeerInternalPattern = (typeof PeerInternalPatterns)[keyof typeof PeerInternalPatterns];

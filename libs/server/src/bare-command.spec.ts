@@ -2,7 +2,12 @@
 // requests: only listed commands reach a handler, internal patterns never do,
 // the original's indexer fields become ours, and every refusal or reply has
 // the one `{status, code, message}` error shape.
-import { IndexerBareCommands, IndexerPatterns, PeerBareCommands, PeerInternalPatterns } from '@p2p-pubsub/protocol';
+import {
+  IndexerBareCommands,
+  IndexerPatterns,
+  PeerBareCommands,
+  PeerInternalPatterns,
+} from '@p2p-pubsub/protocol';
 import { bareReplyFor, parseBareCommand } from './bare-command';
 
 describe('parseBareCommand', () => {

@@ -1,4 +1,11 @@
-import { BareCommandTable, ErrorCodes, ErrorReply, PubSubError, ValidationFailedError, isErrorReply } from '@p2p-pubsub/protocol';
+import {
+  BareCommandTable,
+  ErrorCodes,
+  ErrorReply,
+  PubSubError,
+  ValidationFailedError,
+  isErrorReply,
+} from '@p2p-pubsub/protocol';
 import { ReplyPacket } from '@p2p-pubsub/wire';
 
 /** A bare command turned into what Nest's server dispatches: a pattern and its payload. */

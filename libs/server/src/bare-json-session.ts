@@ -1,5 +1,10 @@
 import type { Socket } from 'net';
-import { BareCommandTable, ErrorCodes, PubSubError, ValidationFailedError } from '@p2p-pubsub/protocol';
+import {
+  BareCommandTable,
+  ErrorCodes,
+  PubSubError,
+  ValidationFailedError,
+} from '@p2p-pubsub/protocol';
 import { ReplyPacket, WireLimits } from '@p2p-pubsub/wire';
 import { bareReplyFor, parseBareCommand } from './bare-command';
 import { JsonTextScanner, ScannedText } from './json-text-scanner';

@@ -46,7 +46,10 @@ export async function startService(
     port: options.port,
     socketClass: createServerSocketClass(options.limits, options.bareCommands),
   });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, { strategy, logger });
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(module, {
+    strategy,
+    logger,
+  });
   app.get(InFlightRequests).track(strategy);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen();

@@ -41,6 +41,8 @@ describe('loadConfig', () => {
   });
 
   it('refuses unknown flags', () => {
-    expect(() => loadConfig(Settings, sources, ['--prot', '1'], {})).toThrow(/Unknown option '--prot'/);
+    expect(() => loadConfig(Settings, sources, ['--prot', '1'], {})).toThrow(
+      /Unknown option '--prot'/,
+    );
   });
 });

@@ -11,34 +11,23 @@ const CHECKS: Record<string, (constraints: unknown[]) => Check | undefined> = {
   isString: () => (value) => typeof value === 'string',
   // A global or sticky pattern keeps state between tests: left to class-validator.
   matches: ([pattern, modifiers]) =>
-    pattern instanceof RegExp &&
-    !pattern.global &&
-    !pattern.sticky &&
-    modifiers == null
+    pattern instanceof RegExp && !pattern.global && !pattern.sticky && modifiers == null
       ? (value) => typeof value === 'string' && pattern.test(value)
       : undefined,
   isInt: () => (value) => typeof value === 'number' && Number.isInteger(value),
   // Only with no options: then NaN and the infinities are refused.
   isNumber: ([options]) =>
     options === undefined ||
-    (typeof options === 'object' &&
-      options !== null &&
-      Object.keys(options).length === 0)
+    (typeof options === 'object' && options !== null && Object.keys(options).length === 0)
       ? (value) => typeof value === 'number' && Number.isFinite(value)
       : undefined,
   min: ([min]) =>
-    typeof min === 'number'
-      ? (value) => typeof value === 'number' && value >= min
-      : undefined,
+    typeof min === 'number' ? (value) => typeof value === 'number' && value >= min : undefined,
   max: ([max]) =>
-    typeof max === 'number'
-      ? (value) => typeof value === 'number' && value <= max
-      : undefined,
+    typeof max === 'number' ? (value) => typeof value === 'number' && value <= max : undefined,
   isArray: () => (value) => Array.isArray(value),
   arrayMaxSize: ([max]) =>
-    typeof max === 'number'
-      ? (value) => Array.isArray(value) && value.length <= max
-      : undefined,
+    typeof max === 'number' ? (value) => Array.isArray(value) && value.length <= max : undefined,
 };
 
 interface PropertyRules {
@@ -66,9 +55,7 @@ type Fields = Record<string, unknown>;
 export class DtoAcceptor {
   private static readonly compiled = new Map<Function, DtoAcceptor | null>();
 
-  private constructor(
-    private readonly properties: Map<string, PropertyRules>,
-  ) {}
+  private constructor(private readonly properties: Map<string, PropertyRules>) {}
 
   /** The acceptor of `dto`, compiled on first use; undefined where its rules are not all known. */
   static for(dto: Function): DtoAcceptor | undefined {
@@ -81,16 +68,10 @@ export class DtoAcceptor {
   }
 
   private static compile(dto: Function): DtoAcceptor | undefined {
-    const metadatas = getMetadataStorage().getTargetValidationMetadatas(
-      dto,
-      '',
-      false,
-      false,
-    );
+    const metadatas = getMetadataStorage().getTargetValidationMetadatas(dto, '', false, false);
     const properties = new Map<string, PropertyRules>();
     for (const metadata of metadatas) {
-      if (metadata.always || (metadata.groups?.length ?? 0) > 0)
-        return undefined;
+      if (metadata.always || (metadata.groups?.length ?? 0) > 0) return undefined;
       let rules = properties.get(metadata.propertyName);
       if (!rules) {
         rules = { optional: false, nested: false, checks: [] };
@@ -101,15 +82,11 @@ export class DtoAcceptor {
         continue;
       }
       if (metadata.each) return undefined;
-      if (
-        metadata.type === 'conditionalValidation' &&
-        metadata.name === 'isOptional'
-      ) {
+      if (metadata.type === 'conditionalValidation' && metadata.name === 'isOptional') {
         rules.optional = true;
         continue;
       }
-      if (metadata.type !== 'customValidation' || metadata.name === undefined)
-        return undefined;
+      if (metadata.type !== 'customValidation' || metadata.name === undefined) return undefined;
       const check = CHECKS[metadata.name]?.(metadata.constraints ?? []);
       if (!check) return undefined;
       rules.checks.push(check);
@@ -119,8 +96,7 @@ export class DtoAcceptor {
 
   /** A plain object (as JSON.parse makes) whose own keys are all declared properties. */
   hasOnlyDeclaredKeys(raw: unknown): raw is Fields {
-    if (typeof raw !== 'object' || raw === null || !isPlainObject(raw))
-      return false;
+    if (typeof raw !== 'object' || raw === null || !isPlainObject(raw)) return false;
     for (const key of Object.keys(raw)) {
       if (!this.properties.has(key)) return false;
     }
@@ -129,11 +105,7 @@ export class DtoAcceptor {
 
   /** `instance` is what class-transformer made of `raw`. */
   accepts(raw: unknown, instance: unknown): boolean {
-    if (
-      !this.hasOnlyDeclaredKeys(raw) ||
-      typeof instance !== 'object' ||
-      instance === null
-    )
+    if (!this.hasOnlyDeclaredKeys(raw) || typeof instance !== 'object' || instance === null)
       return false;
     const fields = instance as Fields;
     for (const [name, rules] of this.properties) {
@@ -149,19 +121,11 @@ export class DtoAcceptor {
 
 /** Each item of a nested array, against the rules of the class class-transformer made it. */
 function acceptsItems(raw: unknown, items: unknown): boolean {
-  if (
-    !Array.isArray(raw) ||
-    !Array.isArray(items) ||
-    raw.length !== items.length
-  )
-    return false;
+  if (!Array.isArray(raw) || !Array.isArray(items) || raw.length !== items.length) return false;
   for (let i = 0; i < items.length; i++) {
     const item: unknown = items[i];
     if (typeof item !== 'object' || item === null) return false;
-    const acceptor =
-      item.constructor === Object
-        ? undefined
-        : DtoAcceptor.for(item.constructor);
+    const acceptor = item.constructor === Object ? undefined : DtoAcceptor.for(item.constructor);
     if (!acceptor || !acceptor.accepts(raw[i], item)) return false;
   }
   return true;
@@ -170,9 +134,5 @@ function acceptsItems(raw: unknown, items: unknown): boolean {
 /** An object whose prototype is Object.prototype (of whichever realm made it): no array, class instance or buffer. */
 function isPlainObject(value: object): boolean {
   const prototype: unknown = Object.getPrototypeOf(value);
-  return (
-    prototype !== null &&
-    Object.getPrototypeOf(prototype) === null &&
-    !Array.isArray(value)
-  );
+  return prototype !== null && Object.getPrototypeOf(prototype) === null && !Array.isArray(value);
 }

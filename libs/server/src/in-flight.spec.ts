@@ -12,10 +12,7 @@ describe('InFlightRequests', () => {
   it('counts a request from the moment the server takes it until its reply', async () => {
     const server = new TcpServer({});
     let answer!: (value: string) => void;
-    server.addHandler(
-      'slow',
-      () => new Promise<string>((resolve) => (answer = resolve)),
-    );
+    server.addHandler('slow', () => new Promise<string>((resolve) => (answer = resolve)));
     const inFlight = new InFlightRequests();
     inFlight.track(server);
     const replies: unknown[] = [];
@@ -38,9 +35,7 @@ describe('InFlightRequests', () => {
     await nextTurn();
     expect(idle).toBe(true);
     await drained;
-    expect(replies).toContainEqual(
-      expect.objectContaining({ id: '1', response: 'done' }),
-    );
+    expect(replies).toContainEqual(expect.objectContaining({ id: '1', response: 'done' }));
   });
 
   it('is idle at once when nothing is in flight', async () => {

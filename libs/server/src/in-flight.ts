@@ -22,12 +22,7 @@ export class InFlightRequests implements OnModuleDestroy {
   private server?: Server;
 
   /** Counts what `server` handles from now on: call it before the server listens. */
-  track(
-    server: Pick<
-      NestServer,
-      'setOnProcessingStartHook' | 'setOnProcessingEndHook'
-    >,
-  ): void {
+  track(server: Pick<NestServer, 'setOnProcessingStartHook' | 'setOnProcessingEndHook'>): void {
     server.setOnProcessingStartHook((_transport, _context, done) => {
       this.count++;
       return done();

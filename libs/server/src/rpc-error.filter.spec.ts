@@ -6,7 +6,9 @@ import { RpcErrorFilter } from './rpc-error.filter';
 
 async function replyFor(exception: unknown): Promise<unknown> {
   const filter = new RpcErrorFilter();
-  return lastValueFrom(filter.catch(exception, {} as ArgumentsHost)).catch((error: unknown) => error);
+  return lastValueFrom(filter.catch(exception, {} as ArgumentsHost)).catch(
+    (error: unknown) => error,
+  );
 }
 
 describe('RpcErrorFilter', () => {

@@ -1,13 +1,7 @@
 import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'net';
 import { BareCommandTable } from '@p2p-pubsub/protocol';
-import {
-  FrameDecoder,
-  ReplyPacket,
-  TickCork,
-  WireLimits,
-  encodeFrame,
-} from '@p2p-pubsub/wire';
+import { FrameDecoder, ReplyPacket, TickCork, WireLimits, encodeFrame } from '@p2p-pubsub/wire';
 import { BareJsonSession } from './bare-json-session';
 import { isJsonWhitespace } from './json-text-scanner';
 
@@ -78,10 +72,7 @@ export class ServerSocket extends TcpSocket {
     }
   }
 
-  protected handleSend(
-    message: ReplyPacket,
-    callback?: (error?: unknown) => void,
-  ): void {
+  protected handleSend(message: ReplyPacket, callback?: (error?: unknown) => void): void {
     if (this.bare) return this.bare.reply(message, callback);
     const socket = this.netSocket;
     this.cork.hold();
@@ -92,9 +83,7 @@ export class ServerSocket extends TcpSocket {
     if (!flushed) this.pauseUntilDrained();
     if (socket.writableLength > this.limits.maxSendBufferBytes) {
       this.handleDataError(
-        new Error(
-          `${socket.writableLength} reply bytes queued for a client that does not read`,
-        ),
+        new Error(`${socket.writableLength} reply bytes queued for a client that does not read`),
         { destroy: true },
       );
     }
@@ -130,10 +119,9 @@ export class ServerSocket extends TcpSocket {
     const timeoutMs = this.limits.incompleteMessageTimeoutMs;
     this.incompleteTimer = setTimeout(
       () =>
-        this.handleDataError(
-          new Error(`incomplete frame: nothing received for ${timeoutMs} ms`),
-          { destroy: true },
-        ),
+        this.handleDataError(new Error(`incomplete frame: nothing received for ${timeoutMs} ms`), {
+          destroy: true,
+        }),
       timeoutMs,
     );
     this.incompleteTimer.unref();

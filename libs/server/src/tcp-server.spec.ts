@@ -25,9 +25,7 @@ describe('TcpServer.getHandlerByPattern', () => {
     ['malformed JSON', '{"cmd":'],
   ])('finds what Nest finds for %s', (_what, pattern) => {
     const [ours, nests] = servers();
-    expect(ours.getHandlerByPattern(pattern)).toBe(
-      nests.getHandlerByPattern(pattern),
-    );
+    expect(ours.getHandlerByPattern(pattern)).toBe(nests.getHandlerByPattern(pattern));
   });
 
   it('finds a plain string pattern without parsing it as JSON', () => {

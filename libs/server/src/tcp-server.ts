@@ -11,8 +11,6 @@ import { MessageHandler, ServerTCP } from '@nestjs/microservices';
  */
 export class TcpServer extends ServerTCP {
   override getHandlerByPattern(pattern: string): MessageHandler | null {
-    return (
-      this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern)
-    );
+    return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
   }
 }

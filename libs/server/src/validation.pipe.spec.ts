@@ -6,7 +6,15 @@ import 'reflect-metadata';
 import { jest } from '@jest/globals';
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { ValidationFailedError } from '@p2p-pubsub/protocol';
-import { AddSubscriberDto, DeliverDto, LookupDto, PublishDto, PullDto, SubscribeDto, TopicDto } from '@p2p-pubsub/protocol/dto';
+import {
+  AddSubscriberDto,
+  DeliverDto,
+  LookupDto,
+  PublishDto,
+  PullDto,
+  SubscribeDto,
+  TopicDto,
+} from '@p2p-pubsub/protocol/dto';
 import { DtoAcceptor } from './dto-acceptor';
 import { PayloadValidationPipe } from './validation.pipe';
 
@@ -51,11 +59,7 @@ function variants(valid: Record<string, unknown>, fields: string[]): unknown[] {
     }
   }
   out.push({ ...valid, extra: 1 });
-  out.push(
-    JSON.parse(
-      `{"__proto__": {"polluted": true}, ${JSON.stringify(valid).slice(1)}`,
-    ),
-  );
+  out.push(JSON.parse(`{"__proto__": {"polluted": true}, ${JSON.stringify(valid).slice(1)}`));
   out.push({ ...valid, constructor: 'x' });
   return out;
 }
@@ -129,19 +133,14 @@ describe('PayloadValidationPipe', () => {
     };
     const batch = (records: unknown[]) => ({ topic: 'Sports', records });
     const payloads = [
-      ...variants(batch([record, { ...record, offset: 8 }]), [
-        'topic',
-        'records',
-      ]),
+      ...variants(batch([record, { ...record, offset: 8 }]), ['topic', 'records']),
       ...variants(record, ['offset', 'message', 'publishedAt']).map((item) =>
         batch([record, item]),
       ),
       batch([]),
       batch([record, null]),
       batch([[record]]),
-      batch(
-        Array.from({ length: 10_001 }, (_, offset) => ({ ...record, offset })),
-      ),
+      batch(Array.from({ length: 10_001 }, (_, offset) => ({ ...record, offset }))),
     ];
     for (const value of payloads) {
       const ours = await outcome(pipe, value, DeliverDto);

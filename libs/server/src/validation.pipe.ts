@@ -1,9 +1,4 @@
-import {
-  ArgumentMetadata,
-  Injectable,
-  ValidationError,
-  ValidationPipe,
-} from '@nestjs/common';
+import { ArgumentMetadata, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { ValidationFailedError } from '@p2p-pubsub/protocol';
 import { plainToInstance } from 'class-transformer';
 import { DtoAcceptor } from './dto-acceptor';
@@ -34,21 +29,14 @@ export class PayloadValidationPipe extends ValidationPipe {
       validationError: { target: false, value: false },
       exceptionFactory: (errors) => {
         const problems = flatten(errors);
-        return new ValidationFailedError(
-          `Invalid payload: ${problems.join('; ')}`,
-          problems,
-        );
+        return new ValidationFailedError(`Invalid payload: ${problems.join('; ')}`, problems);
       },
     });
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata) {
-    const expectsObject =
-      metadata.metatype !== undefined && this.toValidate(metadata);
-    if (
-      expectsObject &&
-      (typeof value !== 'object' || value === null || Array.isArray(value))
-    ) {
+    const expectsObject = metadata.metatype !== undefined && this.toValidate(metadata);
+    if (expectsObject && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new ValidationFailedError('Invalid payload: expected a JSON object');
     }
     if (expectsObject) {

@@ -15,7 +15,11 @@ function decodeAll(decoder: FrameDecoder, chunks: Array<Buffer | string>): unkno
 }
 
 describe('FrameDecoder', () => {
-  const packets = [{ id: 1, pattern: 'publish', data: { message: 'héllo ☃ 😀' } }, { id: 2 }, { id: 3, data: '#' }];
+  const packets = [
+    { id: 1, pattern: 'publish', data: { message: 'héllo ☃ 😀' } },
+    { id: 2 },
+    { id: 3, data: '#' },
+  ];
   const bytes = Buffer.from(packets.map(encodeFrame).join(''));
 
   it('reads frames run together in one chunk', () => {
@@ -32,7 +36,9 @@ describe('FrameDecoder', () => {
 
   it('counts a frame in UTF-16 code units, as Nest does', () => {
     const frame = encodeFrame({ message: '😀' });
-    expect(Number(frame.slice(0, frame.indexOf('#')))).toBe(JSON.stringify({ message: '😀' }).length);
+    expect(Number(frame.slice(0, frame.indexOf('#')))).toBe(
+      JSON.stringify({ message: '😀' }).length,
+    );
   });
 
   it('refuses a length past the limit before reading the frame', () => {
@@ -44,12 +50,16 @@ describe('FrameDecoder', () => {
     expect(decoder.push(encodeFrame({ id: 2 })).frames).toEqual([]);
   });
 
-  it.each([['abc#{}'], ['-1#{}'], ['1e3#{}'], [' 2#{}'], ['12345678901234567#{}'], ['9'.repeat(40)]])(
-    'refuses the corrupt length prefix %j',
-    (input) => {
-      expect(new FrameDecoder(LIMIT).push(input).error).toMatchObject({ kind: 'corrupt' });
-    },
-  );
+  it.each([
+    ['abc#{}'],
+    ['-1#{}'],
+    ['1e3#{}'],
+    [' 2#{}'],
+    ['12345678901234567#{}'],
+    ['9'.repeat(40)],
+  ])('refuses the corrupt length prefix %j', (input) => {
+    expect(new FrameDecoder(LIMIT).push(input).error).toMatchObject({ kind: 'corrupt' });
+  });
 
   it('says a frame is pending while only part of it has arrived', () => {
     const decoder = new FrameDecoder(LIMIT);

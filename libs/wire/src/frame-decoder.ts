@@ -71,17 +71,29 @@ export class FrameDecoder {
         const hash = this.buffer.indexOf(FRAME_DELIMITER, position);
         if (hash === -1) {
           if (this.buffer.length - position > MAX_LENGTH_DIGITS) {
-            return this.fail(frames, `no frame length delimiter within ${MAX_LENGTH_DIGITS} characters`, 'corrupt');
+            return this.fail(
+              frames,
+              `no frame length delimiter within ${MAX_LENGTH_DIGITS} characters`,
+              'corrupt',
+            );
           }
           break;
         }
         const prefix = this.buffer.slice(position, hash);
         if (!DIGITS.test(prefix)) {
-          return this.fail(frames, `corrupt frame length ${JSON.stringify(prefix.slice(0, 32))}`, 'corrupt');
+          return this.fail(
+            frames,
+            `corrupt frame length ${JSON.stringify(prefix.slice(0, 32))}`,
+            'corrupt',
+          );
         }
         const length = Number(prefix);
         if (length > this.maxFrameChars) {
-          return this.fail(frames, `frame of ${length} characters exceeds the limit of ${this.maxFrameChars}`, 'too-large');
+          return this.fail(
+            frames,
+            `frame of ${length} characters exceeds the limit of ${this.maxFrameChars}`,
+            'too-large',
+          );
         }
         this.contentLength = length;
         position = hash + 1;
@@ -107,4 +119,3 @@ export interface DecodedFrames {
   frames: string[];
   error?: FrameError;
 }
-

@@ -1,4 +1,9 @@
-import { DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SEND_BUFFER_BYTES, maxFrameChars } from '@p2p-pubsub/protocol';
+import {
+  DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_SEND_BUFFER_BYTES,
+  maxFrameChars,
+} from '@p2p-pubsub/protocol';
 
 /** Per-connection bounds: what one socket may make this process buffer. */
 export interface WireLimits {
@@ -10,9 +15,7 @@ export interface WireLimits {
   maxSendBufferBytes: number;
 }
 
-export function wireLimitsFor(
-  maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
-): WireLimits {
+export function wireLimitsFor(maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): WireLimits {
   return {
     maxFrameChars: maxFrameChars(maxMessageBytes),
     incompleteMessageTimeoutMs: DEFAULT_INCOMPLETE_MESSAGE_TIMEOUT_MS,

@@ -61,10 +61,10 @@ async function main(): Promise<void> {
   const server: MicroserviceOptions = process.argv.includes('--tcp-server')
     ? { strategy: new TcpServer(options) }
     : { transport: Transport.TCP, options };
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    EchoModule,
-    { ...server, logger: ['error', 'warn'] },
-  );
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(EchoModule, {
+    ...server,
+    logger: ['error', 'warn'],
+  });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen();
   const { port } = app.unwrap<Server>().address() as AddressInfo;

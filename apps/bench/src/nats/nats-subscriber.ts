@@ -1,18 +1,10 @@
 import 'reflect-metadata';
 import { Controller, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  EventPattern,
-  MicroserviceOptions,
-  Payload,
-  Transport,
-} from '@nestjs/microservices';
+import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ageOf } from '../clock';
-import {
-  NATS_FAN_OUT_SUBJECT,
-  SubscriberReport,
-} from './nats-fan-out.constants';
+import { NATS_FAN_OUT_SUBJECT, SubscriberReport } from './nats-fan-out.constants';
 
 /**
  * Reports receipts to the bench in batches: one IPC message per turn of the
@@ -60,14 +52,11 @@ function report(message: SubscriberReport): void {
  * its only argument.
  */
 async function main(): Promise<void> {
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    SubscriberModule,
-    {
-      transport: Transport.NATS,
-      options: { servers: [process.argv[2]] },
-      logger: ['error', 'warn'],
-    },
-  );
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(SubscriberModule, {
+    transport: Transport.NATS,
+    options: { servers: [process.argv[2]] },
+    logger: ['error', 'warn'],
+  });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   await app.listen();
   // The subscription is registered with the server once a flush returns,

@@ -9,15 +9,9 @@ import { PAYLOADS, requestMatrix } from './request-matrix';
  * clients use, with a publish-shaped payload (`{topic, message}`) that it
  * sends back whole.
  */
-export function bareEcho(
-  cluster: BenchCluster,
-): (message: string) => Promise<unknown> {
+export function bareEcho(cluster: BenchCluster): (message: string) => Promise<unknown> {
   return (message) =>
-    cluster.echoConnection.request(
-      ECHO_PATTERN,
-      { topic: 'bench-echo', message },
-      message.length,
-    );
+    cluster.echoConnection.request(ECHO_PATTERN, { topic: 'bench-echo', message }, message.length);
 }
 
 /**
@@ -33,12 +27,8 @@ export function bareEcho(
  * the same echo on our TcpServer is measured too, at 100 B, as a second
  * ceiling; every ratio stays quoted against the bare Nest one.
  */
-export async function runEcho(
-  cluster: BenchCluster,
-  sizes: Sizes,
-): Promise<LatencyRow[]> {
-  const pass = () =>
-    requestMatrix(sizes, 'echo', 'echo (bare Nest TCP)', bareEcho(cluster));
+export async function runEcho(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
+  const pass = () => requestMatrix(sizes, 'echo', 'echo (bare Nest TCP)', bareEcho(cluster));
   await pass();
   const reference = await pass();
   const onTcpServer = await requestMatrix(

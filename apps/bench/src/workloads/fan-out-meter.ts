@@ -54,10 +54,7 @@ export class FanOutMeter {
 
   /** Whether `consumer` can stop: it has everything the publisher sent, or the run is over. */
   isDone(consumer: number): boolean {
-    return (
-      this.ended ||
-      (!this.publishing && this.received[consumer] >= this.published)
-    );
+    return this.ended || (!this.publishing && this.received[consumer] >= this.published);
   }
 
   fail(error: Error): void {
@@ -72,10 +69,7 @@ export class FanOutMeter {
    * messages that never arrive: the whole run is bounded by `shape.maxMs`
    * plus `drainTimeoutMs`.
    */
-  async run(
-    publish: () => Promise<unknown>,
-    drainTimeoutMs: number,
-  ): Promise<FanOutResult> {
+  async run(publish: () => Promise<unknown>, drainTimeoutMs: number): Promise<FanOutResult> {
     const giveUp = setTimeout(
       () =>
         this.fail(
@@ -93,19 +87,12 @@ export class FanOutMeter {
     }
   }
 
-  private async publishAndDrain(
-    publish: () => Promise<unknown>,
-  ): Promise<FanOutResult> {
+  private async publishAndDrain(publish: () => Promise<unknown>): Promise<FanOutResult> {
     this.startedAt = performance.now();
     const deadline = this.startedAt + this.shape.maxMs;
     const caller = async () => {
-      while (
-        this.published < this.shape.messages &&
-        performance.now() < deadline
-      ) {
-        await this.until(
-          () => this.published - Math.min(...this.received) < this.shape.window,
-        );
+      while (this.published < this.shape.messages && performance.now() < deadline) {
+        await this.until(() => this.published - Math.min(...this.received) < this.shape.window);
         if (this.published >= this.shape.messages) break;
         this.published++;
         await publish();
@@ -118,13 +105,10 @@ export class FanOutMeter {
     );
     this.publishing = false;
     this.wake();
-    await this.until(() =>
-      this.received.every((count) => count >= this.published),
-    );
+    await this.until(() => this.received.every((count) => count >= this.published));
     const elapsedMs = this.lastDeliveryAt - this.startedAt;
     return {
-      deliveredPerSecond:
-        (this.published * this.received.length * 1000) / elapsedMs,
+      deliveredPerSecond: (this.published * this.received.length * 1000) / elapsedMs,
       p50Ms: this.latency.percentile(50),
       p99Ms: this.latency.percentile(99),
       published: this.published,

@@ -15,11 +15,7 @@ const DRAIN_TIMEOUT_MS = 30_000;
 export const FAN_OUT_IN_FLIGHT = 128;
 export const FAN_OUT_WINDOW = 256;
 
-export function fanOutRow(
-  id: string,
-  workload: string,
-  result: FanOutResult,
-): LatencyRow {
+export function fanOutRow(id: string, workload: string, result: FanOutResult): LatencyRow {
   return {
     kind: 'latency',
     id,
@@ -39,19 +35,13 @@ export function fanOutRow(
  * with long polls. Counted: messages received by those consumers per second,
  * and each message's time from publish to pull.
  */
-export async function runFanOut(
-  cluster: BenchCluster,
-  sizes: Sizes,
-): Promise<LatencyRow[]> {
+export async function runFanOut(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
   const [host, ...subscribers] = cluster.peers;
   await host.client.createTopic(TOPIC);
-  for (const subscriber of subscribers)
-    await subscriber.client.subscribe(TOPIC);
+  for (const subscriber of subscribers) await subscriber.client.subscribe(TOPIC);
   // Long polls park on the peer; each consumer gets its own connection so
   // that a parked poll never queues behind the other clients' requests.
-  const consumers = subscribers.map((subscriber) =>
-    cluster.connect(subscriber),
-  );
+  const consumers = subscribers.map((subscriber) => cluster.connect(subscriber));
 
   const run = async (messages: number, maxMs: number) => {
     const shape: FanOutShape = {
@@ -61,9 +51,7 @@ export async function runFanOut(
       window: FAN_OUT_WINDOW,
     };
     const meter = new FanOutMeter(consumers.length, shape);
-    const pulling = consumers.map((consumer, index) =>
-      pullInto(meter, index, consumer, TOPIC),
-    );
+    const pulling = consumers.map((consumer, index) => pullInto(meter, index, consumer, TOPIC));
     try {
       return await meter.run(
         () => host.client.publish(TOPIC, stampedMessage(PAYLOADS[0].bytes)),
@@ -75,9 +63,7 @@ export async function runFanOut(
   };
   await run(sizes.fanOut.warmup, sizes.fanOut.maxMs);
   const result = await run(sizes.fanOut.messages, sizes.fanOut.maxMs);
-  return [
-    fanOutRow('fanout-pubsub', 'fan-out to 3 subscriber peers, 100 B', result),
-  ];
+  return [fanOutRow('fanout-pubsub', 'fan-out to 3 subscriber peers, 100 B', result)];
 }
 
 /** One consumer: long-polls `topic` on its peer and reports each message's age to the meter. */

@@ -12,10 +12,7 @@ const TOPIC = 'bench-lookup';
  * (validation pipe, error filter, in-flight count), so next to the
  * echo it shows what that pipeline costs per request.
  */
-export async function runIndexer(
-  cluster: BenchCluster,
-  sizes: Sizes,
-): Promise<LatencyRow[]> {
+export async function runIndexer(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
   await cluster.peers[0].client.createTopic(TOPIC);
   const lookup = () => cluster.indexerClient.lookup(TOPIC);
   const small = PAYLOADS[0];

@@ -15,10 +15,7 @@ const DRAIN_TIMEOUT_MS = 60_000;
  * by a consumer, then each process's resident memory read from /proc.
  * The peak (VmHWM) covers the whole bench run, not only this workload.
  */
-export async function runMemory(
-  cluster: BenchCluster,
-  sizes: Sizes,
-): Promise<MemoryRow[]> {
+export async function runMemory(cluster: BenchCluster, sizes: Sizes): Promise<MemoryRow[]> {
   const [host, subscriber] = cluster.peers;
   await host.client.createTopic(TOPIC);
   await subscriber.client.subscribe(TOPIC);

@@ -5,17 +5,10 @@ import { lastValueFrom } from 'rxjs';
 import { ChildGroup, ChildService } from '../child-process';
 import { Sizes } from '../bench-options';
 import { stampedMessage } from '../clock';
-import {
-  NATS_FAN_OUT_SUBJECT,
-  SubscriberReport,
-} from '../nats/nats-fan-out.constants';
+import { NATS_FAN_OUT_SUBJECT, SubscriberReport } from '../nats/nats-fan-out.constants';
 import { LatencyRow, SkippedRow } from '../results';
 import { FanOutMeter } from './fan-out-meter';
-import {
-  FAN_OUT_IN_FLIGHT,
-  FAN_OUT_WINDOW,
-  fanOutRow,
-} from './fan-out.workload';
+import { FAN_OUT_IN_FLIGHT, FAN_OUT_WINDOW, fanOutRow } from './fan-out.workload';
 import { PAYLOADS } from './request-matrix';
 
 const SUBSCRIBER_ENTRY = join(__dirname, '../nats/nats-subscriber.js');
@@ -96,10 +89,9 @@ export async function runNatsFanOut(
   try {
     await client.connect();
     const publish = () =>
-      lastValueFrom(
-        client.emit(NATS_FAN_OUT_SUBJECT, stampedMessage(PAYLOADS[0].bytes)),
-        { defaultValue: undefined },
-      );
+      lastValueFrom(client.emit(NATS_FAN_OUT_SUBJECT, stampedMessage(PAYLOADS[0].bytes)), {
+        defaultValue: undefined,
+      });
     const run = (messages: number) => {
       meter = new FanOutMeter(subscribers.length, {
         messages,
@@ -114,10 +106,7 @@ export async function runNatsFanOut(
   } finally {
     meter = undefined;
     await client.close();
-    await Promise.all([
-      ...subscribers.map((subscriber) => subscriber.stop()),
-      server.stop(),
-    ]);
+    await Promise.all([...subscribers.map((subscriber) => subscriber.stop()), server.stop()]);
   }
 }
 

@@ -11,10 +11,7 @@ const TOPIC = 'bench-publish';
  * not host it (peer2, which looks the host up once and keeps a connection
  * to it). The topic has no subscribers: fan-out is measured on its own.
  */
-export async function runPublish(
-  cluster: BenchCluster,
-  sizes: Sizes,
-): Promise<LatencyRow[]> {
+export async function runPublish(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
   const [host, forwarder] = cluster.peers;
   await host.client.createTopic(TOPIC);
   return [

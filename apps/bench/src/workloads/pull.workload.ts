@@ -14,21 +14,14 @@ const BATCH = 100;
  * for its consumer and moves the consumer's position. The topic is filled
  * first; consumers take turns so that every measured pull finds a full batch.
  */
-export async function runPull(
-  cluster: BenchCluster,
-  sizes: Sizes,
-): Promise<LatencyRow[]> {
+export async function runPull(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
   const host = cluster.peers[0].client;
   await host.createTopic(TOPIC);
-  await measure(
-    () => host.publish(TOPIC, stampedMessage(PAYLOADS[0].bytes)),
-    128,
-    {
-      count: sizes.pullPrefill,
-      maxMs: 60_000,
-      warmup: 0,
-    },
-  );
+  await measure(() => host.publish(TOPIC, stampedMessage(PAYLOADS[0].bytes)), 128, {
+    count: sizes.pullPrefill,
+    maxMs: 60_000,
+    warmup: 0,
+  });
 
   const pullsPerConsumer = Math.floor(sizes.pullPrefill / BATCH);
   let pulls = 0;

@@ -21,11 +21,7 @@ export function echoRowId(payload: Payload, inFlight: number): string {
   return `echo-${payload.key}-x${inFlight}`;
 }
 
-export function boundsFor(
-  sizes: Sizes,
-  payload: Payload,
-  inFlight: number,
-): Bounds {
+export function boundsFor(sizes: Sizes, payload: Payload, inFlight: number): Bounds {
   if (inFlight === 1) return sizes.serial;
   return payload.bytes > 1024 ? sizes.concurrentLarge : sizes.concurrent;
 }
@@ -71,13 +67,7 @@ export async function pairedRow(
     () => echo(stampedMessage(echoPayload.bytes)),
     bounds,
   );
-  return latencyRow(
-    id,
-    workload,
-    measured,
-    echoRowId(echoPayload, 1),
-    reference,
-  );
+  return latencyRow(id, workload, measured, echoRowId(echoPayload, 1), reference);
 }
 
 /**
@@ -109,13 +99,9 @@ export async function requestMatrix(
       const operation = () => send(stampedMessage(payload.bytes));
       const bounds = boundsFor(sizes, payload, inFlight);
       if (!echo) {
-        rows.push(
-          latencyRow(id, workload, await measure(operation, inFlight, bounds)),
-        );
+        rows.push(latencyRow(id, workload, await measure(operation, inFlight, bounds)));
       } else if (inFlight === 1) {
-        rows.push(
-          await pairedRow(id, workload, operation, echo, payload, bounds),
-        );
+        rows.push(await pairedRow(id, workload, operation, echo, payload, bounds));
       } else {
         rows.push(
           latencyRow(

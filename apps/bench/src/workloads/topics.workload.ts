@@ -9,10 +9,7 @@ import { PAYLOADS, pairedRow } from './request-matrix';
  * subscribe to those topics from peer3 (fresh lookup, registration with the
  * host, a new replica on disk). One at a time, as a user would do them.
  */
-export async function runTopics(
-  cluster: BenchCluster,
-  sizes: Sizes,
-): Promise<LatencyRow[]> {
+export async function runTopics(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
   const host = cluster.peers[3].client;
   const subscriber = cluster.peers[2].client;
   const created: string[] = [];

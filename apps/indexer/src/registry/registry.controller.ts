@@ -1,7 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { IndexerPatterns } from '@p2p-pubsub/protocol';
-import { ClaimTopicDto, EmptyDto, LookupDto, PeerIdDto, RegisterDto } from '@p2p-pubsub/protocol/dto';
+import {
+  ClaimTopicDto,
+  EmptyDto,
+  LookupDto,
+  PeerIdDto,
+  RegisterDto,
+} from '@p2p-pubsub/protocol/dto';
 import { RegistryService } from './registry.service';
 
 @Controller()

@@ -33,17 +33,29 @@ describe('RegistryService', () => {
     registry.register({ host: 'a', port: 1 });
     registry.register({ host: 'b', port: 2 });
     registry.claim('Sports', 'a:1');
-    expect(() => registry.claim('Sports', 'b:2')).toThrow(expect.objectContaining({ code: 'TOPIC_EXISTS' }));
+    expect(() => registry.claim('Sports', 'b:2')).toThrow(
+      expect.objectContaining({ code: 'TOPIC_EXISTS' }),
+    );
     expect(registry.claim('Sports', 'a:1').status).toBe('success');
-    expect(() => registry.release('Sports', 'b:2')).toThrow(expect.objectContaining({ code: 'NOT_OWNER' }));
+    expect(() => registry.release('Sports', 'b:2')).toThrow(
+      expect.objectContaining({ code: 'NOT_OWNER' }),
+    );
     registry.release('Sports', 'a:1');
-    expect(() => registry.lookup('Sports')).toThrow(expect.objectContaining({ code: 'TOPIC_NOT_FOUND' }));
-    expect(() => registry.release('Sports', 'a:1')).toThrow(expect.objectContaining({ code: 'TOPIC_NOT_FOUND' }));
+    expect(() => registry.lookup('Sports')).toThrow(
+      expect.objectContaining({ code: 'TOPIC_NOT_FOUND' }),
+    );
+    expect(() => registry.release('Sports', 'a:1')).toThrow(
+      expect.objectContaining({ code: 'TOPIC_NOT_FOUND' }),
+    );
   });
 
   it('refuses claims and heartbeats from peers it does not know', () => {
-    expect(() => registry.claim('Sports', 'ghost:1')).toThrow(expect.objectContaining({ code: 'UNKNOWN_PEER' }));
-    expect(() => registry.heartbeat('ghost:1')).toThrow(expect.objectContaining({ code: 'UNKNOWN_PEER' }));
+    expect(() => registry.claim('Sports', 'ghost:1')).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_PEER' }),
+    );
+    expect(() => registry.heartbeat('ghost:1')).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_PEER' }),
+    );
   });
 
   it('evicts a peer silent past its lease, with its topics, and keeps one that heartbeats', () => {
@@ -51,15 +63,21 @@ describe('RegistryService', () => {
     registry.register({ host: 'chatty', port: 2, topics: ['C'] }, 0);
     registry.heartbeat('chatty:2', 900);
     expect(registry.evictExpired(1_500)).toEqual(['quiet:1']);
-    expect(() => registry.lookup('Q')).toThrow(expect.objectContaining({ code: 'TOPIC_NOT_FOUND' }));
+    expect(() => registry.lookup('Q')).toThrow(
+      expect.objectContaining({ code: 'TOPIC_NOT_FOUND' }),
+    );
     expect(registry.lookup('C').peerId).toBe('chatty:2');
-    expect(() => registry.heartbeat('quiet:1')).toThrow(expect.objectContaining({ code: 'UNKNOWN_PEER' }));
+    expect(() => registry.heartbeat('quiet:1')).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_PEER' }),
+    );
   });
 
   it('releases every topic of a peer that unregisters', () => {
     registry.register({ host: 'a', port: 1, topics: ['X', 'Y'] });
     registry.unregister('a:1');
     expect(registry.listTopics().topics).toEqual([]);
-    expect(() => registry.unregister('a:1')).toThrow(expect.objectContaining({ code: 'UNKNOWN_PEER' }));
+    expect(() => registry.unregister('a:1')).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_PEER' }),
+    );
   });
 });

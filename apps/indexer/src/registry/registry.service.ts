@@ -1,5 +1,17 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { ClaimResult, HeartbeatResult, LookupResult, NotOwnerError, PeerListResult, RegisterResult, SuccessReply, TopicExistsError, TopicListResult, TopicNotFoundError, UnknownPeerError } from '@p2p-pubsub/protocol';
+import {
+  ClaimResult,
+  HeartbeatResult,
+  LookupResult,
+  NotOwnerError,
+  PeerListResult,
+  RegisterResult,
+  SuccessReply,
+  TopicExistsError,
+  TopicListResult,
+  TopicNotFoundError,
+  UnknownPeerError,
+} from '@p2p-pubsub/protocol';
 import { RegisterDto } from '@p2p-pubsub/protocol/dto';
 import { IndexerConfig } from '../indexer.config';
 
@@ -50,7 +62,9 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
         this.topicHosts.set(topic, peerId);
         peer.topics.add(topic);
       } else if (holder !== peerId) {
-        this.logger.warn(`peer ${peerId} reports topic '${topic}', which ${holder} holds; keeping ${holder}`);
+        this.logger.warn(
+          `peer ${peerId} reports topic '${topic}', which ${holder} holds; keeping ${holder}`,
+        );
       }
     }
     return {

@@ -65,7 +65,8 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
     const records = log
       .read(start, dto.max ?? DEFAULT_PULL_MAX, this.config.maxMessageBytes)
       .filter((record) => record.offset < end);
-    const nextOffset = records.length > 0 ? records[records.length - 1].offset + 1 : Math.max(start, end);
+    const nextOffset =
+      records.length > 0 ? records[records.length - 1].offset + 1 : Math.max(start, end);
     const skipped = nextOffset - start - records.length;
     if (!replay && position !== nextOffset && (records.length > 0 || position !== undefined)) {
       positions.set(consumer, nextOffset);
@@ -75,7 +76,11 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
       message: `${records.length} message(s) pulled from topic '${dto.topic}'`,
       topic: dto.topic,
       consumer,
-      messages: records.map(({ offset, message, publishedAt }) => ({ offset, message, publishedAt })),
+      messages: records.map(({ offset, message, publishedAt }) => ({
+        offset,
+        message,
+        publishedAt,
+      })),
       nextOffset,
       skipped,
     };

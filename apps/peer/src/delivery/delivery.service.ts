@@ -6,7 +6,15 @@ import {
   OnApplicationBootstrap,
   OnModuleInit,
 } from '@nestjs/common';
-import { AddSubscriberResult, DeliverResult, ErrorCodes, PeerInternalPatterns, PubSubError, SuccessReply, TopicNotFoundError } from '@p2p-pubsub/protocol';
+import {
+  AddSubscriberResult,
+  DeliverResult,
+  ErrorCodes,
+  PeerInternalPatterns,
+  PubSubError,
+  SuccessReply,
+  TopicNotFoundError,
+} from '@p2p-pubsub/protocol';
 import { AddSubscriberDto } from '@p2p-pubsub/protocol/dto';
 import { Backoff } from '@p2p-pubsub/client';
 import { PeerLinks } from '../links/peer-links';
@@ -58,7 +66,9 @@ interface SavedCursor {
  * so a restarted host resumes every subscriber where it left off.
  */
 @Injectable()
-export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DeliveryService
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger('Delivery');
   private readonly cursors = new Map<string, Map<string, SubscriberCursor>>();
   private readonly checkpointTimers = new Map<string, NodeJS.Timeout>();
@@ -78,7 +88,10 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
     for (const topic of this.store.topicsWithRole('hosted')) {
       const saved = this.journal(topic).entries();
       for (const [peerId, cursor] of saved) {
-        this.cursorsOf(topic).set(peerId, this.newCursor(peerId, cursor.host, cursor.port, cursor.nextOffset));
+        this.cursorsOf(topic).set(
+          peerId,
+          this.newCursor(peerId, cursor.host, cursor.port, cursor.nextOffset),
+        );
       }
       if (saved.length > 0) {
         this.logger.log(
@@ -106,7 +119,9 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
       cursor = this.newCursor(peerId, dto.host, dto.port, this.startOffset(log, dto.from));
       topicCursors.set(peerId, cursor);
       this.save(dto.topic, cursor);
-      this.logger.log(`peer ${peerId} subscribed to '${dto.topic}' from offset ${cursor.nextOffset}`);
+      this.logger.log(
+        `peer ${peerId} subscribed to '${dto.topic}' from offset ${cursor.nextOffset}`,
+      );
     }
     this.pump(dto.topic, cursor);
     return {
@@ -141,7 +156,9 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
         .to(cursor.host, cursor.port)
         .request(PeerInternalPatterns.TopicDeleted, { topic })
         .catch((error: Error) =>
-          this.logger.warn(`could not tell ${cursor.peerId} that '${topic}' was deleted: ${error.message}`),
+          this.logger.warn(
+            `could not tell ${cursor.peerId} that '${topic}' was deleted: ${error.message}`,
+          ),
         );
     }
   }
@@ -216,7 +233,9 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
   private retryLater(topic: string, cursor: SubscriberCursor, error: Error): void {
     if (!this.isCurrent(topic, cursor)) return;
     if (cursor.retry.attempts === 0) {
-      this.logger.warn(`delivery of '${topic}' to ${cursor.peerId} failed (${error.message}); retrying with backoff`);
+      this.logger.warn(
+        `delivery of '${topic}' to ${cursor.peerId} failed (${error.message}); retrying with backoff`,
+      );
     }
     cursor.retryTimer = setTimeout(() => {
       cursor.retryTimer = undefined;
@@ -244,7 +263,11 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
   }
 
   private save(topic: string, cursor: SubscriberCursor): void {
-    this.journal(topic).set(cursor.peerId, { host: cursor.host, port: cursor.port, nextOffset: cursor.nextOffset });
+    this.journal(topic).set(cursor.peerId, {
+      host: cursor.host,
+      port: cursor.port,
+      nextOffset: cursor.nextOffset,
+    });
     cursor.savedOffset = cursor.nextOffset;
   }
 
@@ -265,7 +288,12 @@ export class DeliveryService implements OnModuleInit, OnApplicationBootstrap, Be
     return topicCursors;
   }
 
-  private newCursor(peerId: string, host: string, port: number, nextOffset: number): SubscriberCursor {
+  private newCursor(
+    peerId: string,
+    host: string,
+    port: number,
+    nextOffset: number,
+  ): SubscriberCursor {
     return {
       peerId,
       host,

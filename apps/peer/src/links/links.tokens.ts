@@ -6,4 +6,7 @@ export const INDEXER_CLIENT = Symbol('INDEXER_CLIENT');
 /** Opens the connection to another peer; PeerLinks keeps one per address. */
 export const PEER_CONNECTION_FACTORY = Symbol('PEER_CONNECTION_FACTORY');
 
-export type PeerConnectionFactory = (host: string, port: number) => Pick<RpcConnection, 'request' | 'close'>;
+export type PeerConnectionFactory = (
+  host: string,
+  port: number,
+) => Pick<RpcConnection, 'request' | 'close'>;

@@ -47,7 +47,9 @@ describe('LogStore', () => {
     await store.append('Sports', hosted.log, 'goal');
     const host = { peerId: '127.0.0.1:7000', host: '127.0.0.1', port: 7000 };
     const replica = store.open('News', 'replica', host);
-    await store.appendReplica('News', replica.log, [{ offset: 41, message: 'headline', publishedAt: 5 }]);
+    await store.appendReplica('News', replica.log, [
+      { offset: 41, message: 'headline', publishedAt: 5 },
+    ]);
     await stop(store);
 
     const restarted = start();
@@ -60,7 +62,9 @@ describe('LogStore', () => {
         .map((r) => r.message),
     ).toEqual(['goal']);
     expect(restarted.get('News')?.host).toEqual(host);
-    expect(restarted.get('News')?.log.read(0, 10, 1e6)).toEqual([{ offset: 41, message: 'headline', publishedAt: 5 }]);
+    expect(restarted.get('News')?.log.read(0, 10, 1e6)).toEqual([
+      { offset: 41, message: 'headline', publishedAt: 5 },
+    ]);
   });
 
   it('keeps a topic’s service journals with it, and deletes them with it', async () => {
@@ -126,7 +130,9 @@ describe('LogStore', () => {
   it('with FSYNC=always, acknowledges appends once synced and lets nobody read past what is synced', async () => {
     const store = start({ fsync: 'always' });
     const hosted = store.open('Sports', 'hosted');
-    const appends = Array.from({ length: 50 }, (_, i) => store.append('Sports', hosted.log, `m${i}`));
+    const appends = Array.from({ length: 50 }, (_, i) =>
+      store.append('Sports', hosted.log, `m${i}`),
+    );
     // Written, not yet synced: not readable, not acknowledged.
     expect(hosted.log.nextOffset).toBe(50);
     expect(store.readableEnd(hosted)).toBe(0);
@@ -155,9 +161,12 @@ describe('LogStore', () => {
 
   it('keeps topics whose names are not valid file names apart', async () => {
     const store = start();
-    for (const topic of ['.', '..', 'Sports', 'sports', 'x'.repeat(255)]) store.open(topic, 'hosted');
+    for (const topic of ['.', '..', 'Sports', 'sports', 'x'.repeat(255)])
+      store.open(topic, 'hosted');
     await stop(store);
-    expect(start().topicsWithRole('hosted').sort()).toEqual(['.', '..', 'Sports', 'sports', 'x'.repeat(255)].sort());
+    expect(start().topicsWithRole('hosted').sort()).toEqual(
+      ['.', '..', 'Sports', 'sports', 'x'.repeat(255)].sort(),
+    );
   });
 
   it('refuses a data directory whose lock names another live process', () => {

@@ -76,7 +76,10 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
     const { path } = this.dataDirectory;
     this.topicsDir = join(path, 'topics');
     mkdirSync(this.topicsDir, { recursive: true });
-    this.tombstones = StateJournal.open(join(path, 'tombstones.journal'), this.journalOptions(true));
+    this.tombstones = StateJournal.open(
+      join(path, 'tombstones.journal'),
+      this.journalOptions(true),
+    );
     for (const name of readdirSync(this.topicsDir)) this.reopen(join(this.topicsDir, name));
     const hosted = this.topicsWithRole('hosted').length;
     this.logger.log(
@@ -89,7 +92,9 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     for (const [topic, entry] of this.topics) {
-      await entry.log.close().catch((error: Error) => this.logger.error(`closing '${topic}': ${error.message}`));
+      await entry.log
+        .close()
+        .catch((error: Error) => this.logger.error(`closing '${topic}': ${error.message}`));
       this.closeJournals(entry);
     }
     this.topics.clear();
@@ -276,8 +281,13 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
 
   private syncAll(): void {
     for (const [topic, entry] of this.topics) {
-      const work = [entry.log.sync(), ...[...entry.journals.values()].map((journal) => journal.sync())];
-      Promise.all(work).catch((error: Error) => this.logger.error(`sync of '${topic}' failed: ${error.message}`));
+      const work = [
+        entry.log.sync(),
+        ...[...entry.journals.values()].map((journal) => journal.sync()),
+      ];
+      Promise.all(work).catch((error: Error) =>
+        this.logger.error(`sync of '${topic}' failed: ${error.message}`),
+      );
     }
   }
 

@@ -26,7 +26,12 @@ export interface RecordHeader {
  * buffer per log, since the write is synchronous), else into a new buffer.
  * Returns the bytes to write.
  */
-export function encodeRecord(scratch: Buffer, offset: number, publishedAt: number, message: string): Buffer {
+export function encodeRecord(
+  scratch: Buffer,
+  offset: number,
+  publishedAt: number,
+  message: string,
+): Buffer {
   // UTF-8 never needs more than 3 bytes per UTF-16 code unit.
   const buffer =
     HEADER_BYTES + message.length * 3 <= scratch.length

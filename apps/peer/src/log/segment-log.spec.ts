@@ -50,7 +50,11 @@ describe('SegmentLog', () => {
   it('assigns contiguous offsets and reads from any offset within count and byte limits', async () => {
     const log = open();
     for (let i = 0; i < 10; i++)
-      expect(log.append(`m${i}`, 1000 + i)).toEqual({ offset: i, message: `m${i}`, publishedAt: 1000 + i });
+      expect(log.append(`m${i}`, 1000 + i)).toEqual({
+        offset: i,
+        message: `m${i}`,
+        publishedAt: 1000 + i,
+      });
     expect(log.firstOffset).toBe(0);
     expect(log.nextOffset).toBe(10);
     expect(log.read(7, 100, 1_000_000)).toEqual(
@@ -130,7 +134,13 @@ describe('SegmentLog', () => {
     );
     expect(recovered.append('replacement', 2).offset).toBe(4);
     await recovered.close();
-    expect(messagesOf(open())).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'replacement']);
+    expect(messagesOf(open())).toEqual([
+      'message 0',
+      'message 1',
+      'message 2',
+      'message 3',
+      'replacement',
+    ]);
   });
 
   it('cuts a record whose bytes were corrupted (checksum mismatch) and everything after it', async () => {
@@ -171,7 +181,9 @@ describe('SegmentLog', () => {
     expect(replica.appendReplica({ offset: 500, message: 'a again', publishedAt: 1 })).toBe(false);
     expect(replica.appendReplica({ offset: 501, message: 'b', publishedAt: 1 })).toBe(true);
     expect(replica.appendReplica({ offset: 400, message: 'old', publishedAt: 1 })).toBe(false);
-    expect(replica.appendReplica({ offset: 900, message: 'after a gap', publishedAt: 1 })).toBe(true);
+    expect(replica.appendReplica({ offset: 900, message: 'after a gap', publishedAt: 1 })).toBe(
+      true,
+    );
     expect(replica.firstOffset).toBe(500);
     expect(replica.nextOffset).toBe(901);
     expect(replica.read(502, 10, 1_000_000).map((r) => r.offset)).toEqual([900]);

@@ -86,7 +86,8 @@ export class SegmentLog implements TopicLog {
     baseOffsets.forEach((baseOffset, i) => {
       const { segment, damage } = Segment.recover(options.dir, baseOffset);
       if (damage) {
-        const kept = damage.lastOffset === undefined ? 'no whole record' : `up to offset ${damage.lastOffset}`;
+        const kept =
+          damage.lastOffset === undefined ? 'no whole record' : `up to offset ${damage.lastOffset}`;
         options.reporter.warn(
           `log '${options.name}': cut ${damage.droppedBytes} byte(s) from ${damage.fileName} (${damage.reason}); kept ${kept}`,
         );

@@ -10,7 +10,13 @@ import {
   writeSync,
 } from 'fs';
 import { join } from 'path';
-import { HEADER_BYTES, MAX_RECORD_MESSAGE_BYTES, checksumMatches, decodeMessage, readHeader } from './record-format';
+import {
+  HEADER_BYTES,
+  MAX_RECORD_MESSAGE_BYTES,
+  checksumMatches,
+  decodeMessage,
+  readHeader,
+} from './record-format';
 import { LogRecord } from './topic-log';
 
 /** One sparse index entry per this many bytes of records (as Kafka does). */
@@ -205,7 +211,9 @@ export class Segment {
   sync(): Promise<void> {
     const fd = this.fd;
     if (fd === undefined) return Promise.resolve();
-    return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+    return new Promise((resolve, reject) =>
+      fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   /** Flushes to stable storage and blocks until done: for sealing, once per segment. */

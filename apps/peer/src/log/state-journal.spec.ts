@@ -11,7 +11,10 @@ describe('StateJournal', () => {
   let path: string;
   let warnings: string[];
   const open = <V>() =>
-    StateJournal.open<V>(path, { syncEachWrite: false, reporter: { warn: (m) => warnings.push(m) } });
+    StateJournal.open<V>(path, {
+      syncEachWrite: false,
+      reporter: { warn: (m) => warnings.push(m) },
+    });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'state-journal-'));

@@ -1,5 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AddSubscriberResult, DeliverResult, NotSubscribedError, PeerAddress, PeerInternalPatterns, StartPosition, SubscribeResult, TopicNotFoundError, TopicResult } from '@p2p-pubsub/protocol';
+import {
+  AddSubscriberResult,
+  DeliverResult,
+  NotSubscribedError,
+  PeerAddress,
+  PeerInternalPatterns,
+  StartPosition,
+  SubscribeResult,
+  TopicNotFoundError,
+  TopicResult,
+} from '@p2p-pubsub/protocol';
 import { DeliverDto } from '@p2p-pubsub/protocol/dto';
 import { IndexerLink } from '../links/indexer-link';
 import { PeerLinks } from '../links/peer-links';
@@ -40,7 +50,9 @@ export class SubscriptionsService {
     if (existing && existing.host?.peerId !== host.peerId) {
       // Another host means another log (the old host died and the name was
       // created again elsewhere): its offsets say nothing about the new one.
-      this.logger.warn(`'${topic}' moved from ${existing.host?.peerId} to ${host.peerId}; starting a new replica`);
+      this.logger.warn(
+        `'${topic}' moved from ${existing.host?.peerId} to ${host.peerId}; starting a new replica`,
+      );
       await this.store.drop(topic);
       existing = undefined;
     }
@@ -57,7 +69,10 @@ export class SubscriptionsService {
           port: this.identity.port,
           from: start,
         });
-      if (!existing) this.logger.log(`subscribed to '${topic}' on ${host.peerId} from offset ${reply.startOffset}`);
+      if (!existing)
+        this.logger.log(
+          `subscribed to '${topic}' on ${host.peerId} from offset ${reply.startOffset}`,
+        );
       return this.subscribed(topic, host.peerId, reply.startOffset);
     } catch (error) {
       if (!existing) await this.store.drop(topic);
@@ -74,7 +89,9 @@ export class SubscriptionsService {
     await this.links
       .to(host.host, host.port)
       .request(PeerInternalPatterns.RemoveSubscriber, { topic, peerId: this.identity.peerId })
-      .catch((error: Error) => this.logger.warn(`could not tell ${host.peerId} about unsubscribe: ${error.message}`));
+      .catch((error: Error) =>
+        this.logger.warn(`could not tell ${host.peerId} about unsubscribe: ${error.message}`),
+      );
     return { status: 'success', message: `Unsubscribed from topic '${topic}'`, topic };
   }
 

@@ -1,6 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Backoff, sleep } from '@p2p-pubsub/client';
-import { ErrorCodes, PayloadTooLargeError, PeerPatterns, PeerTopicsResult, PubSubError, isUnsent, PublishResult, TopicExistsError, TopicNotFoundError, TopicResult } from '@p2p-pubsub/protocol';
+import {
+  ErrorCodes,
+  PayloadTooLargeError,
+  PeerPatterns,
+  PeerTopicsResult,
+  PubSubError,
+  isUnsent,
+  PublishResult,
+  TopicExistsError,
+  TopicNotFoundError,
+  TopicResult,
+} from '@p2p-pubsub/protocol';
 import { DeliveryService } from '../delivery/delivery.service';
 import { IndexerLink } from '../links/indexer-link';
 import { PeerLinks } from '../links/peer-links';
@@ -8,7 +19,6 @@ import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
-
 
 /**
  * Hosting: creating, publishing to and deleting topics. A request for a
@@ -67,7 +77,9 @@ export class TopicsService {
     } catch (error) {
       // An indexer that lost or reassigned the name must not keep us hosting it.
       if (!(error instanceof PubSubError) || error.code === ErrorCodes.PeerUnavailable) throw error;
-      this.logger.warn(`indexer refused to release '${topic}' (${error.message}); deleting locally`);
+      this.logger.warn(
+        `indexer refused to release '${topic}' (${error.message}); deleting locally`,
+      );
     }
     this.delivery.topicDeleted(topic);
     await this.store.drop(topic);
@@ -97,7 +109,12 @@ export class TopicsService {
    * never reached it, so it is retried with backoff (looking the host up
    * again each time) for up to REQUEST_TIMEOUT_MS, then PEER_UNAVAILABLE.
    */
-  private async forwardToHost<T>(topic: string, pattern: string, data: object, weight: number): Promise<T> {
+  private async forwardToHost<T>(
+    topic: string,
+    pattern: string,
+    data: object,
+    weight: number,
+  ): Promise<T> {
     const deadline = Date.now() + this.config.requestTimeoutMs;
     const retry = new Backoff({ initialMs: 50, maxMs: 500 });
     let host = await this.indexer.lookup(topic);
@@ -113,14 +130,16 @@ export class TopicsService {
           if (Date.now() + delayMs >= deadline) throw error;
           await sleep(delayMs);
         } else {
-          const stale = error.code === ErrorCodes.PeerUnavailable || error.code === ErrorCodes.TopicNotFound;
+          const stale =
+            error.code === ErrorCodes.PeerUnavailable || error.code === ErrorCodes.TopicNotFound;
           if (!stale || attempt > 0) throw error;
         }
         this.indexer.forget(topic);
         const previous = host.peerId;
         host = await this.indexer.lookup(topic, true);
         // A request that may have reached its host is only sent again elsewhere.
-        if (!restarting && host.peerId === previous && error.code === ErrorCodes.PeerUnavailable) throw error;
+        if (!restarting && host.peerId === previous && error.code === ErrorCodes.PeerUnavailable)
+          throw error;
       }
     }
   }
