@@ -12,6 +12,16 @@ export const ErrorCodes = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   UnknownPeer: 'UNKNOWN_PEER',
   UnknownCommand: 'UNKNOWN_COMMAND',
+  /** The disk is full: nothing was stored, and writes resume once space returns. */
+  StorageFull: 'STORAGE_FULL',
+  /** The disk failed a read or write (EIO, a read-only file system): nothing was stored. */
+  StorageError: 'STORAGE_ERROR',
+  /** A configured bound was reached (topics, connections, requests in flight, open files). */
+  LimitExceeded: 'LIMIT_EXCEEDED',
+  /** The request carries no identity the server accepts. */
+  Unauthenticated: 'UNAUTHENTICATED',
+  /** The caller's identity may not do this. */
+  Forbidden: 'FORBIDDEN',
   Internal: 'INTERNAL',
 } as const;
 
