@@ -1,3 +1,4 @@
+export * from './address';
 export * from './backoff';
 export * from './rpc-connection';
 export * from './peer-client';

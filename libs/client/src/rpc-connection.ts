@@ -160,6 +160,25 @@ export class RpcConnection {
     return end;
   }
 
+  /**
+   * Connects now instead of at the first request, and resolves once the
+   * socket is open; a refused or failed connection rejects with
+   * PEER_UNAVAILABLE (`details.unsent`: nothing was sent).
+   */
+  async open(): Promise<void> {
+    if (this.socket) return;
+    try {
+      await this.connect();
+    } catch (error) {
+      throw new PeerUnavailableError(this.address, (error as Error).message, { unsent: true });
+    }
+  }
+
+  /** Whether a socket is open to the far end right now. */
+  get connected(): boolean {
+    return this.socket !== undefined;
+  }
+
   /** Fails whatever is waiting and closes the socket; a later request opens a new one. */
   async close(): Promise<void> {
     const socket = this.socket ?? (await this.connecting?.catch(() => undefined));
@@ -203,16 +222,24 @@ export class RpcConnection {
         ? connectTls({ ...tls, host, port, servername: tls.servername ?? host }, () => ready())
         : connectTcp({ host, port }, () => ready());
       const ready = () => {
+        clearTimeout(timer);
         socket.off('error', refused);
         socket.setNoDelay(true);
         this.attach(socket);
         resolve(socket);
       };
       const refused = (error: Error) => {
+        clearTimeout(timer);
         this.connecting = undefined;
         socket.destroy();
         reject(error);
       };
+      // A host that drops our SYNs would otherwise hold the connection
+      // attempt (and everything queued behind it) for the OS's minutes.
+      const timer = setTimeout(
+        () => refused(new Error(`could not connect within ${this.requestTimeoutMs} ms`)),
+        this.requestTimeoutMs,
+      );
       socket.once('error', refused);
     });
     return this.connecting;

@@ -1,0 +1,24 @@
+import type { ConnectionOptions as TlsOptions } from 'tls';
+import type { Address } from '../address';
+
+export interface PubSubClientOptions {
+  /** The peer to talk to: `'localhost:5555'` or `{ host, port }`. */
+  peer: string | Address;
+  /**
+   * Bound on every call, connection retries included: past it the call fails
+   * with PEER_UNAVAILABLE. Default 5000.
+   */
+  timeoutMs?: number;
+  /**
+   * Retries of a refused connection (the peer is down or restarting): jittered
+   * exponential backoff from `initialMs` doubling up to `maxMs`, within
+   * `timeoutMs`. Default 50 ms to 1 s.
+   */
+  retry?: { initialMs?: number; maxMs?: number };
+  /** The peer's MAX_MESSAGE_BYTES when it is not the default 1 MiB: sizes the frame limit. */
+  maxMessageBytes?: number;
+  /** Connect with TLS (CA, client certificate, server name) instead of plain TCP. */
+  tls?: TlsOptions;
+}
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
