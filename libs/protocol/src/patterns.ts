@@ -33,7 +33,3 @@ export const PeerInternalPatterns = {
   Deliver: 'peer.deliver',
   TopicDeleted: 'peer.topic_deleted',
 } as const;
-
-export type IndexerPattern = (typeof IndexerPatterns)[keyof typeof IndexerPatterns];
-export type PeerPattern = (typeof PeerPatterns)[keyof typeof PeerPatterns];
-export type PeerInternalPattern = (typeof PeerInternalPatterns)[keyof typeof PeerInternalPatterns];

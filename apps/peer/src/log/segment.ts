@@ -90,10 +90,6 @@ export class Segment {
     return join(this.dir, this.fileName);
   }
 
-  get isOpen(): boolean {
-    return this.fd !== undefined;
-  }
-
   /** A new, empty segment, open for appending. */
   static create(dir: string, baseOffset: number): Segment {
     const segment = new Segment(dir, baseOffset);

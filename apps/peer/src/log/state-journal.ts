@@ -58,10 +58,6 @@ export class StateJournal<V> {
     return [...this.values];
   }
 
-  get size(): number {
-    return this.values.size;
-  }
-
   set(key: string, value: V): void {
     this.values.set(key, value);
     this.write(JSON.stringify([key, value]));
