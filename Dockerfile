@@ -5,6 +5,7 @@ COPY package.json package-lock.json ./
 COPY libs/protocol/package.json libs/protocol/
 COPY libs/wire/package.json libs/wire/
 COPY libs/client/package.json libs/client/
+COPY libs/launcher/package.json libs/launcher/
 COPY libs/server/package.json libs/server/
 RUN npm ci
 COPY tsconfig.base.json tsconfig.build.json ./

@@ -5,6 +5,13 @@
 // --experimental-vm-modules, see package.json).
 import { readFileSync } from 'fs';
 
+// Every deadline of the e2e suites derives from this one setting (see
+// test/support/deadline.ts): how long a test waits for any one thing before
+// it fails. Generous, so that a busy machine fails nothing; raise it for a
+// slower one. Set here so that every test worker inherits it.
+process.env.TEST_DEADLINE_MS ||= '60000';
+const DEADLINE_MS = Number(process.env.TEST_DEADLINE_MS);
+
 /** @p2p-pubsub/* imports resolve to the packages' sources, as in tsconfig.json. */
 function moduleNameMapper() {
   const tsconfig = JSON.parse(
@@ -36,14 +43,24 @@ const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: moduleNameMapper(),
+  setupFilesAfterEnv: ['<rootDir>/test/support/every-test-asserts.ts'],
 };
 
 export default {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/src/**/*.spec.ts'] },
-    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFilesAfterEnv: [...shared.setupFilesAfterEnv, '<rootDir>/test/support/setup.ts'],
+    },
   ],
-  testTimeout: 60_000,
+  // A test waits for several things in turn, each within the deadline; this
+  // only catches a test that waits on something without one.
+  testTimeout: 3 * DEADLINE_MS,
   // e2e suites start real processes; on two cores, two suites at a time.
   maxWorkers: 2,
 };

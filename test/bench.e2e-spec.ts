@@ -30,7 +30,7 @@ interface BenchJson {
   processes: Array<{
     name: string;
     pid: number;
-    exitCode: number | null;
+    code: number | null;
     signal: string | null;
   }>;
 }
@@ -156,7 +156,7 @@ describe('npm run bench -- --quick', () => {
   it('leaves no process it started running', () => {
     expect(report.processes.length).toBeGreaterThanOrEqual(6);
     for (const child of report.processes) {
-      expect(child.exitCode !== null || child.signal !== null).toBe(true);
+      expect(child.code !== null || child.signal !== null).toBe(true);
       expect(isAlive(child.pid)).toBe(false);
     }
   });

@@ -3,6 +3,7 @@
 // environment is started as a local process and the original's scenario is
 // run against the result.
 import { PeerClient } from '@p2p-pubsub/client';
+import { peerClient } from './support/clients';
 import { readFileSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -69,12 +70,12 @@ describe('the docker-compose topology, as local processes', () => {
         localEnvironment(name, service, boundPorts, dataDir),
       );
       processes.set(name, child);
+      // A peer is ready once registered with the indexer started before it.
       await child.start();
       boundPorts.set(name, child.port);
     }
     for (const name of ['peer1', 'peer2', 'peer3']) {
-      await processes.get(name)!.waitForLog(/registered with the indexer/);
-      clients.push(new PeerClient({ host: '127.0.0.1', port: processes.get(name)!.port }));
+      clients.push(peerClient(processes.get(name)!.port));
     }
   });
 

@@ -37,9 +37,7 @@ describe('an indexer killed and replaced by a fresh one on the same port', () =>
     await second.createTopic('Beta');
     await third.subscribe('Alpha');
 
-    const port = indexer.port;
-    await indexer.stop('SIGKILL');
-    await indexer.start(['--port', String(port)]);
+    await indexer.restart('SIGKILL');
 
     for (const [topic, host] of [
       ['Alpha', peers[0]],

@@ -4,13 +4,9 @@
 import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { PeerClient } from '@p2p-pubsub/client';
+import { peerClient } from './support/clients';
 import { DataDirs } from './support/data-dirs';
-import {
-  ServiceProcess,
-  indexerProcess,
-  peerProcess,
-  startRegisteredPeer,
-} from './support/processes';
+import { ServiceProcess, indexerProcess, peerProcess } from './support/processes';
 import { readLog } from './support/pull';
 
 /** The first segment file of the only topic in a peer's data directory. */
@@ -28,11 +24,10 @@ describe('a peer whose log file has a damaged tail', () => {
   /** A peer that hosts `topic` with `count` messages, killed with -9 afterwards. */
   async function killedHostWith(topic: string, count: number) {
     const dataDir = dataDirs.make(topic);
-    const peer = await startRegisteredPeer(
-      peerProcess(topic, indexer.port, ['--data-dir', dataDir]),
-    );
+    const peer = peerProcess(topic, indexer.port, ['--data-dir', dataDir]);
     peers.push(peer);
-    const client = new PeerClient({ host: '127.0.0.1', port: peer.port });
+    await peer.start();
+    const client = peerClient(peer.port);
     clients.push(client);
     await client.createTopic(topic);
     for (let i = 0; i < count; i++) await client.publish(topic, `entry ${i}`);
@@ -42,7 +37,7 @@ describe('a peer whose log file has a damaged tail', () => {
       peer,
       client,
       dataDir,
-      restart: () => startRegisteredPeer(peer, ['--port', String(port)]),
+      restart: () => peer.start(['--port', String(port)]),
     };
   }
 

@@ -5,7 +5,7 @@
 // a raw socket doing what it does: send the line, half-close, read until the
 // server closes.
 import { ncat } from './support/bare-json';
-import { ENTRY, ServiceProcess, startRegisteredPeer } from './support/processes';
+import { ENTRY, ServiceProcess } from './support/processes';
 import { waitFor } from './support/wait';
 
 /** The original README's start-up commands, verbatim. */
@@ -76,11 +76,8 @@ describe("the original README's ncat examples", () => {
 
   beforeAll(async () => {
     indexer = await fromOriginal('indexer', ORIGINAL_START.indexer).start();
-    peers = await Promise.all(
-      ORIGINAL_START.peers.map((line, i) =>
-        startRegisteredPeer(fromOriginal(`peer${i + 1}`, line, indexer.port)),
-      ),
-    );
+    peers = ORIGINAL_START.peers.map((line, i) => fromOriginal(`peer${i + 1}`, line, indexer.port));
+    await Promise.all(peers.map((peer) => peer.start()));
     realPort.set(6000, indexer.port);
     [5555, 5556, 5557].forEach((readmePort, i) => realPort.set(readmePort, peers[i].port));
   });
@@ -100,7 +97,9 @@ describe("the original README's ncat examples", () => {
     }
   });
 
-  it('creates the topic on 5555, which the indexer then reports with host and port', async () => {
+  // One walkthrough, as in the README: each step needs the ones before it.
+  it('runs the walkthrough: create on 5555, query the indexer, subscribe 5556 and 5557, publish, both pull, delete', async () => {
+    // Creates the topic on 5555, which the indexer then reports with host and port.
     expect(await reply(README.create)).toEqual({
       status: 'success',
       message: "Topic 'Sports' created",
@@ -112,9 +111,8 @@ describe("the original README's ncat examples", () => {
       host: 'localhost',
       port: peers[0].port,
     });
-  });
 
-  it('subscribes 5556 and 5557 to it', async () => {
+    // Subscribes 5556 and 5557 to it.
     for (const line of [README.subscribeFrom5556, README.subscribeFrom5557]) {
       expect(await reply(line)).toMatchObject({
         status: 'success',
@@ -122,9 +120,8 @@ describe("the original README's ncat examples", () => {
         hostPeer: `localhost:${peers[0].port}`,
       });
     }
-  });
 
-  it('publishes on 5555 and both subscribers pull the message', async () => {
+    // Publishes on 5555, and both subscribers pull the message.
     expect(await reply(README.publish)).toEqual({
       status: 'success',
       message: "Message published on topic 'Sports'",
@@ -145,9 +142,8 @@ describe("the original README's ncat examples", () => {
         { offset: 0, message: 'Football match tonight!', publishedAt: expect.any(Number) },
       ]);
     }
-  });
 
-  it("deletes the topic, after which publishing gives the original's error", async () => {
+    // Deletes the topic, after which publishing gives the original's error.
     expect(await reply(README.delete)).toMatchObject({
       status: 'success',
       message: "Topic 'Sports' deleted",

@@ -54,8 +54,9 @@ describe('publish/subscribe across peers', () => {
   });
 
   it('refuses a second topic of the same name on another peer', async () => {
-    await expectCode(fourth.createTopic('Sports'), 'TOPIC_EXISTS');
-    await expectCode(host.createTopic('Sports'), 'TOPIC_EXISTS');
+    await host.createTopic('Taken');
+    await expectCode(fourth.createTopic('Taken'), 'TOPIC_EXISTS');
+    await expectCode(host.createTopic('Taken'), 'TOPIC_EXISTS');
   });
 
   it('delivers every message in order to three subscriber peers, from the host and from a non-host peer', async () => {
@@ -164,13 +165,30 @@ describe('publish/subscribe across peers', () => {
   });
 
   it('lists topics and peers for operators', async () => {
+    await host.createTopic('Listed');
+    await second.createTopic('AlsoListed');
+    for (const peer of [second, third, fourth]) await peer.subscribe('Listed');
+
     const topics = await cluster.indexerClient.listTopics();
-    expect(topics.topics.map((t) => t.topic)).toEqual(
-      expect.arrayContaining(['Sports', 'News', 'Weather']),
+    expect(topics.topics).toEqual(
+      expect.arrayContaining([
+        { topic: 'Listed', peerId: `127.0.0.1:${cluster.peers[0].port}` },
+        { topic: 'AlsoListed', peerId: `127.0.0.1:${cluster.peers[1].port}` },
+      ]),
     );
     const peers = await cluster.indexerClient.listPeers();
-    expect(peers.peers).toHaveLength(4);
+    expect(peers.peers.map((peer) => peer.port).sort()).toEqual(
+      cluster.peers.map((peer) => peer.port).sort(),
+    );
     const mine = await host.listTopics();
-    expect(mine.hosted.find((t) => t.topic === 'News')?.subscribers).toHaveLength(3);
+    expect(mine.hosted.find((t) => t.topic === 'Listed')?.subscribers.sort()).toEqual(
+      cluster.peers
+        .slice(1)
+        .map((peer) => `127.0.0.1:${peer.port}`)
+        .sort(),
+    );
+    expect((await fourth.listTopics()).subscribed).toEqual(
+      expect.arrayContaining([expect.objectContaining({ topic: 'Listed' })]),
+    );
   });
 });

@@ -1,6 +1,6 @@
 // Guards start-up order and shutdown: a peer started before the indexer must
 // keep trying to register, and SIGTERM must unregister and exit 0.
-import { IndexerClient } from '@p2p-pubsub/client';
+import { indexerClient } from './support/clients';
 import { indexerProcess, peerProcess } from './support/processes';
 import { waitFor } from './support/wait';
 
@@ -12,13 +12,15 @@ describe('process lifecycle', () => {
     await firstIndexer.stop();
 
     const peer = peerProcess('early-peer', indexerPort, ['--request-timeout-ms', '500']);
-    await peer.start();
+    await peer.start([], 'listening');
     await peer.waitForLog(/indexer unreachable/);
+    expect(peer.readReport()).toMatchObject({ listening: true, registered: false, ready: false });
 
     const indexer = await indexerProcess(['--port', String(indexerPort)]).start();
-    const client = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+    const client = indexerClient(indexer.port);
     try {
-      await peer.waitForLog(/registered with the indexer/);
+      await peer.waitUntilReady();
+      expect(peer.report).toMatchObject({ registered: true, peerId: `127.0.0.1:${peer.port}` });
       const peers = await client.listPeers();
       expect(peers.peers.map((p) => p.port)).toEqual([peer.port]);
     } finally {
@@ -30,18 +32,16 @@ describe('process lifecycle', () => {
 
   it('unregisters on SIGTERM and exits 0', async () => {
     const indexer = await indexerProcess().start();
-    const peer = peerProcess('leaving-peer', indexer.port);
-    await peer.start();
-    await peer.waitForLog(/registered with the indexer/);
-    const client = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
+    const peer = await peerProcess('leaving-peer', indexer.port).start();
+    const client = indexerClient(indexer.port);
     try {
       expect((await client.listPeers()).peers).toHaveLength(1);
-      expect(await peer.stop('SIGTERM')).toBe(0);
+      expect(await peer.stop('SIGTERM')).toEqual({ code: 0, signal: null });
       expect(peer.output.some((line) => /unregistered from the indexer/.test(line))).toBe(true);
       await waitFor(async () => (await client.listPeers()).peers.length === 0);
     } finally {
       await client.close();
-      expect(await indexer.stop('SIGTERM')).toBe(0);
+      expect(await indexer.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     }
   });
 
@@ -50,6 +50,6 @@ describe('process lifecycle', () => {
     await expect(peer.start()).rejects.toThrow(
       /REQUEST_TIMEOUT_MS \(--request-timeout-ms\) = 'soon'/,
     );
-    expect(peer.exitCode).toBe(2);
+    expect(peer.exit).toEqual({ code: 2, signal: null });
   });
 });

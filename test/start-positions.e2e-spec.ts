@@ -4,14 +4,13 @@
 // retained message with a count of what it skipped.
 import { PeerClient, PulledMessage } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
-import {
-  ServiceProcess,
-  indexerProcess,
-  peerProcess,
-  startRegisteredPeer,
-} from './support/processes';
+import { DEADLINE_MS } from './support/deadline';
+import { ServiceProcess, indexerProcess, peerProcess } from './support/processes';
 import { pullUntil } from './support/pull';
 import { waitFor } from './support/wait';
+
+/** The longest wait a pull may ask for (the protocol's limit). */
+const LONGEST_WAIT_MS = 60_000;
 
 describe('start positions, replay, long polls and retention', () => {
   const dataDirs = new DataDirs();
@@ -22,32 +21,34 @@ describe('start positions, replay, long polls and retention', () => {
 
   beforeAll(async () => {
     indexer = await indexerProcess().start();
-    peers = await Promise.all(
-      ['host', 'sub1', 'sub2', 'sub3'].map((name) =>
-        startRegisteredPeer(peerProcess(name, indexer.port, ['--data-dir', dataDirs.make(name)])),
-      ),
+    peers = ['host', 'sub1', 'sub2', 'sub3'].map((name) =>
+      peerProcess(name, indexer.port, ['--data-dir', dataDirs.make(name)]),
     );
     // Segments of 4 KiB and 100 messages kept: retention passes quickly.
-    smallHostPeer = await startRegisteredPeer(
-      peerProcess('small', indexer.port, [
-        '--data-dir',
-        dataDirs.make('small'),
-        '--segment-bytes',
-        '4096',
-        '--retention-messages',
-        '100',
-      ]),
-    );
+    smallHostPeer = peerProcess('small', indexer.port, [
+      '--data-dir',
+      dataDirs.make('small'),
+      '--segment-bytes',
+      '4096',
+      '--retention-messages',
+      '100',
+    ]);
     peers.push(smallHostPeer);
+    await Promise.all(peers.map((peer) => peer.start()));
     [host, sub1, sub2, sub3, smallHost] = peers.map(
-      // Long enough for the long polls below.
-      (peer) => new PeerClient({ host: '127.0.0.1', port: peer.port, requestTimeoutMs: 30_000 }),
+      // Long enough for the longest poll, and then the deadline.
+      (peer) =>
+        new PeerClient({
+          host: '127.0.0.1',
+          port: peer.port,
+          requestTimeoutMs: LONGEST_WAIT_MS + DEADLINE_MS,
+        }),
     );
   });
 
   afterAll(async () => {
     await Promise.all([host, sub1, sub2, sub3, smallHost].map((client) => client?.close()));
-    await Promise.all(peers.map((peer) => peer.stop()));
+    await Promise.all((peers ?? []).map((peer) => peer.stop()));
     await indexer?.stop();
     dataDirs.removeAll();
   });
@@ -90,16 +91,19 @@ describe('start positions, replay, long polls and retention', () => {
     await host.createTopic('Waiting');
     await sub1.subscribe('Waiting');
 
-    // The wait is far longer than the test's own timeout: only the message can end it.
-    const parked = sub1.pull('Waiting', { waitMs: 25_000 });
+    // The longest wait there is: had the publish not woken the poll, it
+    // would have run its whole course, and the reply would say so.
+    const parkedAt = Date.now();
+    const parked = sub1.pull('Waiting', { waitMs: LONGEST_WAIT_MS });
     await host.publish('Waiting', 'wake up');
     const woken = await parked;
     expect(woken.messages.map((m) => m.message)).toEqual(['wake up']);
+    expect(Date.now() - parkedAt).toBeLessThan(LONGEST_WAIT_MS);
 
     const empty = await sub1.pull('Waiting', { waitMs: 200 });
     expect(empty.messages).toEqual([]);
     expect(empty.nextOffset).toBe(1);
-  }, 20_000);
+  });
 
   it('gives a consumer behind retention the oldest retained message and the number it skipped', async () => {
     await smallHost.createTopic('Firehose');
@@ -128,7 +132,7 @@ describe('start positions, replay, long polls and retention', () => {
     const mark = smallHostPeer.output.length;
     await sub2Peer.stop();
     for (let i = 1; i <= 1000; i++) await smallHost.publish('Outage', `missed or kept ${i}`);
-    await startRegisteredPeer(sub2Peer, ['--port', String(port)]);
+    await sub2Peer.start(['--port', String(port)]);
 
     await smallHostPeer.waitForLog(
       new RegExp(

@@ -3,13 +3,9 @@
 // consumers keep their positions over its restart, and a stopped subscriber
 // holds up neither publish nor the other subscribers.
 import { PeerClient } from '@p2p-pubsub/client';
+import { peerClient } from './support/clients';
 import { DataDirs } from './support/data-dirs';
-import {
-  ServiceProcess,
-  indexerProcess,
-  peerProcess,
-  startRegisteredPeer,
-} from './support/processes';
+import { ServiceProcess, indexerProcess, peerProcess } from './support/processes';
 import { pullUntil } from './support/pull';
 
 describe('subscribers that go away and come back', () => {
@@ -26,22 +22,20 @@ describe('subscribers that go away and come back', () => {
     indexer = await indexerProcess().start();
     // A short request timeout on the host: a delivery to a frozen subscriber
     // fails (and backs off) quickly, which is what this suite is about.
-    host = await startRegisteredPeer(
-      peerProcess('host', indexer.port, [
-        '--data-dir',
-        dataDirs.make('host'),
-        '--request-timeout-ms',
-        '500',
-      ]),
-    );
+    host = await peerProcess('host', indexer.port, [
+      '--data-dir',
+      dataDirs.make('host'),
+      '--request-timeout-ms',
+      '500',
+    ]).start();
     [sub1, sub2] = await Promise.all(
       ['sub1', 'sub2'].map((name) =>
-        startRegisteredPeer(peerProcess(name, indexer.port, ['--data-dir', dataDirs.make(name)])),
+        peerProcess(name, indexer.port, ['--data-dir', dataDirs.make(name)]).start(),
       ),
     );
-    hostClient = new PeerClient({ host: '127.0.0.1', port: host.port });
-    sub1Client = new PeerClient({ host: '127.0.0.1', port: sub1.port });
-    sub2Client = new PeerClient({ host: '127.0.0.1', port: sub2.port });
+    hostClient = peerClient(host.port);
+    sub1Client = peerClient(sub1.port);
+    sub2Client = peerClient(sub2.port);
   });
 
   afterAll(async () => {
@@ -65,7 +59,7 @@ describe('subscribers that go away and come back', () => {
       await hostClient.publish('Scores', `score ${i}`);
       published.push(`score ${i}`);
     }
-    await startRegisteredPeer(sub1, ['--port', String(port)]);
+    await sub1.start(['--port', String(port)]);
 
     const caughtUp = await pullUntil(sub1Client, 'Scores', 1000);
     expect(caughtUp.map((m) => m.message)).toEqual(published);
@@ -84,9 +78,7 @@ describe('subscribers that go away and come back', () => {
     // A second consumer that has read everything.
     await pullUntil(sub1Client, 'Ledger', 10, { consumer: 'audit' });
 
-    const port = sub1.port;
-    await sub1.stop('SIGKILL');
-    await startRegisteredPeer(sub1, ['--port', String(port)]);
+    await sub1.restart('SIGKILL');
 
     const rest = await pullUntil(sub1Client, 'Ledger', 5);
     expect(rest.map((m) => m.offset)).toEqual([5, 6, 7, 8, 9]);

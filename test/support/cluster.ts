@@ -1,6 +1,7 @@
 import { IndexerClient, PeerClient } from '@p2p-pubsub/client';
+import { indexerClient, peerClient } from './clients';
 import { DataDirs } from './data-dirs';
-import { ServiceProcess, indexerProcess, peerProcess, startRegisteredPeer } from './processes';
+import { ServiceProcess, indexerProcess, peerProcess } from './processes';
 
 export interface Cluster {
   indexer: ServiceProcess;
@@ -8,10 +9,16 @@ export interface Cluster {
   indexerClient: IndexerClient;
   /** One client per peer, same order as `peers`. */
   clients: PeerClient[];
+  /** Closes the clients, stops the peers (they unregister), then the indexer. */
   stop(): Promise<void>;
 }
 
-/** An indexer and `peerCount` peers as real processes on free loopback ports. */
+/**
+ * An indexer and `peerCount` registered peers as real processes on free
+ * loopback ports. If any of them fails to start, the ones already started
+ * are stopped before the error is thrown: a failed beforeAll leaves nothing
+ * behind for an afterAll that never got a cluster to stop.
+ */
 export async function startCluster(
   peerCount: number,
   options: {
@@ -21,27 +28,41 @@ export async function startCluster(
     dataDirs?: DataDirs;
   } = {},
 ): Promise<Cluster> {
-  const indexer = await indexerProcess(options.indexerArgs).start();
-  const peers = await Promise.all(
-    Array.from({ length: peerCount }, (_, i) => {
+  const indexer = indexerProcess(options.indexerArgs);
+  let peers: ServiceProcess[] = [];
+  const stopProcesses = async () => {
+    await Promise.all(peers.map((peer) => peer.stop()));
+    await indexer.stop();
+  };
+  try {
+    await indexer.start();
+    peers = Array.from({ length: peerCount }, (_, i) => {
       const name = `peer${i + 1}`;
       const dataDir = options.dataDirs ? ['--data-dir', options.dataDirs.make(name)] : [];
-      return startRegisteredPeer(
-        peerProcess(name, indexer.port, [...dataDir, ...(options.peerArgs ?? [])]),
-      );
-    }),
-  );
-  const indexerClient = new IndexerClient({ host: '127.0.0.1', port: indexer.port });
-  const clients = peers.map((peer) => new PeerClient({ host: '127.0.0.1', port: peer.port }));
+      return peerProcess(name, indexer.port, [...dataDir, ...(options.peerArgs ?? [])]);
+    });
+    const starts = peers.map((peer) => peer.start());
+    // Promise.all rejects at the first failure while the other starts go on:
+    // stop them all, then let every start settle.
+    await Promise.all(starts).catch(async (error: unknown) => {
+      await stopProcesses();
+      await Promise.allSettled(starts);
+      throw error;
+    });
+  } catch (error) {
+    await stopProcesses();
+    throw error;
+  }
+  const clients = peers.map((peer) => peerClient(peer.port));
+  const indexerConnection = indexerClient(indexer.port);
   return {
     indexer,
     peers,
-    indexerClient,
+    indexerClient: indexerConnection,
     clients,
     async stop() {
-      await Promise.all([...clients, indexerClient].map((client) => client.close()));
-      await Promise.all(peers.map((peer) => peer.stop()));
-      await indexer.stop();
+      await Promise.all([...clients, indexerConnection].map((client) => client.close()));
+      await stopProcesses();
     },
   };
 }

@@ -1,11 +1,36 @@
-import { ChildProcess, spawn } from 'child_process';
+/**
+ * Real indexer and peer processes for the e2e suites, started through the
+ * one launcher (@p2p-pubsub/launcher) that the bench and `npm start` use too.
+ *
+ *   const indexer = await indexerProcess().start();      // resolves once it listens
+ *   const peer = await peerProcess('p1', indexer.port, ['--data-dir', dir]).start();
+ *                                                         // ...once it is registered
+ *   indexer.port, peer.port                               // bound ports (everything runs on port 0)
+ *   await peer.start([], 'listening')                     // a peer whose indexer is not up yet
+ *   await peer.restart('SIGKILL')                         // kill -9, then start again on the same
+ *                                                         // port, same arguments (same --data-dir)
+ *   peer.signal('SIGSTOP'); peer.signal('SIGCONT')
+ *   await peer.stop()                                     // SIGTERM (SIGKILL past the deadline);
+ *                                                         // resolves with { code, signal }
+ *   await peer.waitForLog(/pattern/, mark)                // a log line after output line `mark`
+ *   startCluster(n, options)                              // cluster.ts: an indexer, n registered
+ *                                                         // peers and their clients; stop()
+ *
+ * Readiness comes from each process's ready file, never from its log. No
+ * process outlives its test file: a start that fails or times out kills its
+ * child before throwing, setup.ts stops whatever a file left running, each
+ * process exits when its lifeline (the launcher's pipe) closes, and the
+ * run's guardian (global-setup.ts) stops what is left if the runner itself
+ * is killed, paused processes included.
+ */
+import { LaunchedProcess, Readiness } from '@p2p-pubsub/launcher';
 import { join } from 'path';
-import { waitFor } from './wait';
+import { DEADLINE_MS } from './deadline';
 
 /** Jest runs from the repository root (its rootDir). */
 const ROOT = process.cwd();
 
-/** Where `npm run build` puts each app's entry point (Nest monorepo, tsc builder). */
+/** Where `npm run build` puts each app's entry point. */
 export const ENTRY = {
   indexer: join(ROOT, 'dist/apps/indexer/main.js'),
   peer: join(ROOT, 'dist/apps/peer/main.js'),
@@ -13,86 +38,41 @@ export const ENTRY = {
   bench: join(ROOT, 'dist/apps/bench/main.js'),
 };
 
-const LISTENING = /listening on [^\s]+:(\d+)/;
-
-/**
- * A real indexer or peer process. Its port is whatever it bound (tests pass
- * port 0, so no port is ever assumed free) and is read from its log.
- */
-export class ServiceProcess {
-  readonly output: string[] = [];
-  port = 0;
-  exitCode: number | null | undefined = undefined;
-  private child?: ChildProcess;
-  private exited?: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    private readonly entry: string,
-    private readonly args: string[],
-    private readonly env: NodeJS.ProcessEnv = {},
-  ) {}
+/** A real indexer or peer process; its port is whatever it bound. */
+export class ServiceProcess extends LaunchedProcess {
+  constructor(name: string, script: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+    super({
+      name,
+      script,
+      args,
+      env,
+      cwd: ROOT,
+      startTimeoutMs: DEADLINE_MS,
+      stopTimeoutMs: DEADLINE_MS,
+    });
+  }
 
   /**
-   * Starts the process and resolves once it is listening. `extraArgs` come
-   * last and win: a restart on the same port passes `--port <its old port>`
-   * (released by this very process, so it is free).
+   * Starts the process; resolves once it is ready (a peer: registered), or
+   * only listening with `'listening'`. `extraArgs` come last and win.
    */
-  async start(extraArgs: string[] = []): Promise<this> {
-    this.exitCode = undefined;
-    const child = spawn(process.execPath, [this.entry, ...this.args, ...extraArgs], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child = child;
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        this.exitCode = code ?? (signal ? -1 : null);
-        resolve();
-      }),
-    );
-    const collect = (chunk: Buffer) =>
-      this.output.push(...chunk.toString().split('\n').filter(Boolean));
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    const mark = this.output.length;
-    // Stop waiting as soon as the process exits instead of at the deadline.
-    const line = await waitFor(
-      () =>
-        this.exitCode !== undefined
-          ? 'exited'
-          : this.output.slice(mark).find((entry) => LISTENING.test(entry)),
-      { what: `${this.name} to listen` },
-    );
-    if (line === 'exited') throw new Error(`${this.name} exited: ${this.output.join('\n')}`);
-    this.port = Number(LISTENING.exec(line)![1]);
-    return this;
+  override start(extraArgs: string[] = [], readiness: Readiness = 'ready'): Promise<this> {
+    return super.start(extraArgs, readiness);
   }
 
-  get running(): boolean {
-    return this.child !== undefined && this.exitCode === undefined;
+  /**
+   * Stops the process with `signal` and starts it again on the port it had
+   * (released by this very process, so it is free), with the same arguments.
+   */
+  async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<this> {
+    const port = this.port;
+    await this.stop(signal);
+    return this.start(['--port', String(port)]);
   }
 
-  /** Resolves with the first log line after `from` matching `pattern`. */
-  waitForLog(pattern: RegExp, from = 0, timeoutMs = 15_000): Promise<string> {
-    return waitFor(() => this.output.slice(from).find((line) => pattern.test(line)), {
-      timeoutMs,
-      what: `${this.name} to log ${pattern}`,
-    });
-  }
-
-  /** Sends `signal` without waiting for anything (SIGSTOP, SIGCONT). */
-  signal(signal: NodeJS.Signals): void {
-    if (this.running) this.child!.kill(signal);
-  }
-
-  /** Sends `signal` and waits for the exit; returns the exit code. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null | undefined> {
-    if (!this.running) return this.exitCode;
-    this.child!.kill(signal);
-    await this.exited;
-    return this.exitCode;
+  /** Resolves with the first log line after line `from` matching `pattern`. */
+  waitForLog(pattern: RegExp, from = 0): Promise<string> {
+    return this.waitForOutput(pattern, from, DEADLINE_MS);
   }
 }
 
@@ -112,15 +92,4 @@ export function peerProcess(
     ['--port', '0', '--indexer-port', String(indexerPort), ...args],
     env,
   );
-}
-
-/** Starts a peer and waits until the indexer has registered it. */
-export async function startRegisteredPeer(
-  peer: ServiceProcess,
-  extraArgs: string[] = [],
-): Promise<ServiceProcess> {
-  const mark = peer.output.length;
-  await peer.start(extraArgs);
-  await peer.waitForLog(/registered with the indexer/, mark);
-  return peer;
 }

@@ -1,10 +1,13 @@
+import { DEADLINE_MS } from './deadline';
+
 /**
  * Polls `probe` until it returns a value other than undefined/false, or fails
- * with the last error after `timeoutMs`. Tests wait on conditions, not time.
+ * with the last error after `timeoutMs` (the suite's deadline unless given).
+ * Tests wait on conditions, not time.
  */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 15_000, intervalMs = 25, what = 'condition' } = {},
+  { timeoutMs = DEADLINE_MS, intervalMs = 25, what = 'condition' } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { IndexerClient, PeerClient, RpcConnection } from '@p2p-pubsub/client';
-import { ChildGroup, ChildService } from './child-process';
+import { LaunchOptions, LaunchedProcess, ProcessGroup } from '@p2p-pubsub/launcher';
 
 /** The repository root, from this file's place in dist/apps/bench. */
 export const REPOSITORY_ROOT = resolve(__dirname, '../../..');
@@ -13,8 +13,9 @@ const ENTRY = {
   echo: join(__dirname, 'echo/echo-server.js'),
 };
 
-const LISTENING = /listening on [^\s]+:(\d+)/;
 const PEER_COUNT = 4;
+/** Output lines kept per process, for the error when one fails. */
+const KEPT_LINES = 40;
 
 export interface ClusterOptions {
   /** Where the services write CPU profiles (node --cpu-prof), if anywhere. */
@@ -22,7 +23,7 @@ export interface ClusterOptions {
 }
 
 export interface PeerHandle {
-  process: ChildService;
+  process: LaunchedProcess;
   client: PeerClient;
 }
 
@@ -33,14 +34,14 @@ export interface PeerHandle {
  * `children`, so it is stopped however the bench ends.
  */
 export class BenchCluster {
-  readonly children = new ChildGroup();
-  indexer: ChildService;
+  readonly children = new ProcessGroup();
+  indexer: LaunchedProcess;
   indexerClient: IndexerClient;
   peers: PeerHandle[] = [];
-  echo: ChildService;
+  echo: LaunchedProcess;
   echoConnection: RpcConnection;
   /** The same echo on our TcpServer rather than Nest's ServerTCP. */
-  tcpServerEcho: ChildService;
+  tcpServerEcho: LaunchedProcess;
   tcpServerEchoConnection: RpcConnection;
   private readonly dataRoot = mkdtempSync(join(tmpdir(), 'p2p-bench-'));
   private readonly clients: Array<{ close(): Promise<void> }> = [];
@@ -62,47 +63,29 @@ export class BenchCluster {
           ]
         : [];
 
-    this.echo = this.children.add(
-      new ChildService('echo', {
-        args: [ENTRY.echo],
-        nodeFlags: profile('echo'),
-        listening: LISTENING,
-      }),
-    );
-    this.tcpServerEcho = this.children.add(
-      new ChildService('echo-tcpserver', {
-        args: [ENTRY.echo, '--tcp-server'],
-        nodeFlags: profile('echo-tcpserver'),
-        listening: LISTENING,
-      }),
-    );
-    this.indexer = this.children.add(
-      new ChildService('indexer', {
-        args: [ENTRY.indexer, '--port', '0'],
-        nodeFlags: profile('indexer'),
-        listening: LISTENING,
-      }),
-    );
+    // Each is ready once its ready file says so (a peer: registered).
+    const launch = (name: string, options: Omit<LaunchOptions, 'name' | 'nodeFlags'>) =>
+      this.children.add(
+        new LaunchedProcess({ name, nodeFlags: profile(name), keepLines: KEPT_LINES, ...options }),
+      );
+    this.echo = launch('echo', { script: ENTRY.echo });
+    this.tcpServerEcho = launch('echo-tcpserver', { script: ENTRY.echo, args: ['--tcp-server'] });
+    this.indexer = launch('indexer', { script: ENTRY.indexer, args: ['--port', '0'] });
     await Promise.all([this.echo.start(), this.tcpServerEcho.start(), this.indexer.start()]);
 
     const peers = Array.from({ length: PEER_COUNT }, (_, i) => {
       const name = `peer${i + 1}`;
-      return this.children.add(
-        new ChildService(name, {
-          args: [
-            ENTRY.peer,
-            '--port',
-            '0',
-            '--indexer-port',
-            String(this.indexer.port),
-            '--data-dir',
-            join(this.dataRoot, name),
-          ],
-          nodeFlags: profile(name),
-          listening: LISTENING,
-          ready: /registered with the indexer/,
-        }),
-      );
+      return launch(name, {
+        script: ENTRY.peer,
+        args: [
+          '--port',
+          '0',
+          '--indexer-port',
+          String(this.indexer.port),
+          '--data-dir',
+          join(this.dataRoot, name),
+        ],
+      });
     });
     await Promise.all(peers.map((peer) => peer.start()));
 

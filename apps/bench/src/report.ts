@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'fs';
-import { ChildExit } from './child-process';
+import { ProcessExit } from '@p2p-pubsub/launcher';
 import { MachineInfo, machineLine } from './machine';
 import { LatencyRow, Row, echoReference } from './results';
 import { TargetResult, evaluateTargets } from './targets';
@@ -11,14 +11,14 @@ export interface BenchReport {
   rows: Row[];
   targets: TargetResult[];
   /** How every process the bench started ended. */
-  processes: ChildExit[];
+  processes: ProcessExit[];
 }
 
 export function buildReport(
   rows: Row[],
   machine: MachineInfo,
   quick: boolean,
-  processes: ChildExit[],
+  processes: ProcessExit[],
 ): BenchReport {
   return {
     generatedAt: new Date().toISOString(),

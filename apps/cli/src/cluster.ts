@@ -1,4 +1,11 @@
-import { ChildProcess, spawn } from 'child_process';
+import {
+  LIFELINE_ENV,
+  LaunchedProcess,
+  ProcessGroup,
+  READY_FILE_ENV,
+  watchLifeline,
+  writeReadyFile,
+} from '@p2p-pubsub/launcher';
 import { join } from 'path';
 
 export interface ClusterOptions {
@@ -13,50 +20,90 @@ function entry(app: 'indexer' | 'peer'): string {
 }
 
 /**
- * The local cluster behind `npm start`: one indexer and a few peers as child
- * processes sharing this terminal. Each log line is already prefixed with its
- * process's role and port. Ctrl-C or SIGTERM stops them all gracefully.
+ * The local cluster behind `npm start`: one indexer, then a few peers, as
+ * child processes whose log lines (already prefixed with role and port) are
+ * printed here. Each counts as started once its ready file says so (a peer:
+ * registered), which also gives the bound port, so port 0 works too.
+ *
+ * Ctrl-C or SIGTERM stops the peers (they unregister from a live indexer),
+ * then the indexer; a second Ctrl-C kills them at once. One process dying
+ * takes the cluster down rather than leaving it half up. If this process
+ * itself dies, each child sees its lifeline close and shuts down, and the
+ * guardian stops any that cannot (see @p2p-pubsub/launcher).
  */
-export function runCluster(options: ClusterOptions): Promise<number> {
-  const children: ChildProcess[] = [];
-  const start = (app: 'indexer' | 'peer', args: string[]) => {
-    const child = spawn(process.execPath, [entry(app), ...args], { stdio: 'inherit' });
-    children.push(child);
-    return child;
-  };
+export async function runCluster(options: ClusterOptions): Promise<number> {
+  const group = new ProcessGroup();
+  const launch = (name: string, app: 'indexer' | 'peer', args: string[]) =>
+    group.add(
+      new LaunchedProcess({
+        name,
+        script: entry(app),
+        args: ['--host', options.host, ...args],
+        keepLines: 50,
+        onLine: (line) => process.stdout.write(`${line}\n`),
+      }),
+    );
+  const peers: LaunchedProcess[] = [];
+  const isPeer = (member: LaunchedProcess) => peers.includes(member);
 
-  start('indexer', ['--host', options.host, '--port', String(options.indexerPort)]);
-  for (const port of options.peerPorts) {
-    start('peer', [
-      '--host',
-      options.host,
-      '--port',
-      String(port),
-      '--indexer-host',
-      options.host,
-      '--indexer-port',
-      String(options.indexerPort),
+  let stopRequested!: () => void;
+  const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+  let signals = 0;
+  const onSignal = () => {
+    // The second Ctrl-C does not wait for a graceful shutdown.
+    if (++signals > 1) group.killNow();
+    stopRequested();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  watchLifeline(process.env[LIFELINE_ENV], stopRequested);
+
+  try {
+    const indexer = await Promise.race([
+      launch('indexer', 'indexer', ['--port', String(options.indexerPort)]).start(),
+      stopping,
     ]);
+    if (!indexer) return stopAll(group, isPeer);
+    for (const [i, port] of options.peerPorts.entries()) {
+      peers.push(
+        launch(`peer${i + 1}`, 'peer', [
+          '--port',
+          String(port),
+          '--indexer-host',
+          options.host,
+          '--indexer-port',
+          String(indexer.port),
+        ]),
+      );
+    }
+    if (!(await Promise.race([Promise.all(peers.map((peer) => peer.start())), stopping]))) {
+      return stopAll(group, isPeer);
+    }
+    process.stdout.write(
+      `cluster ready: indexer on ${options.host}:${indexer.port}, peers on ${peers
+        .map((peer) => peer.port)
+        .join(', ')}; Ctrl-C stops them\n`,
+    );
+    const readyFile = process.env[READY_FILE_ENV];
+    if (readyFile) {
+      const report = { role: 'cluster', pid: process.pid, host: options.host, port: indexer.port };
+      writeReadyFile(readyFile, { ...report, listening: true, ready: true });
+    }
+  } catch (error) {
+    process.stderr.write(`cluster: ${(error as Error).message.split('\n')[0]}\n`);
+    await stopAll(group, isPeer);
+    return 1;
   }
 
-  return new Promise((resolve) => {
-    let stopping = false;
-    let worst = 0;
-    let running = children.length;
-    const stopAll = () => {
-      if (stopping) return;
-      stopping = true;
-      for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    };
-    for (const child of children) {
-      child.once('exit', (code) => {
-        worst = Math.max(worst, code ?? 1);
-        // One process dying takes the cluster down rather than leaving it half up.
-        stopAll();
-        if (--running === 0) resolve(worst);
-      });
-    }
-    process.once('SIGINT', stopAll);
-    process.once('SIGTERM', stopAll);
-  });
+  await Promise.race([stopping, ...group.processes.map((member) => member.whenExited())]);
+  return stopAll(group, isPeer);
+}
+
+/** Stops every member, peers first; the exit code is the worst of theirs. */
+async function stopAll(
+  group: ProcessGroup,
+  first: (member: LaunchedProcess) => boolean,
+): Promise<number> {
+  await group.stopAll(first);
+  return Math.max(0, ...group.exits().map((exit) => (exit.signal ? 1 : (exit.code ?? 1))));
 }

@@ -1,8 +1,13 @@
 import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
-import { SettingSource, loadConfig } from '@p2p-pubsub/server';
+import {
+  ProcessSettings,
+  SettingSource,
+  loadConfig,
+  processSettingSources,
+} from '@p2p-pubsub/server';
 
-export class IndexerConfig {
+export class IndexerConfig extends ProcessSettings {
   @IsString()
   @Length(1, 255)
   host: string = '127.0.0.1';
@@ -24,6 +29,7 @@ export class IndexerConfig {
 }
 
 const sources: Record<keyof IndexerConfig, SettingSource> = {
+  ...processSettingSources,
   host: { env: 'HOST', flags: ['host'] },
   port: { env: 'PORT', flags: ['port'] },
   peerLeaseMs: { env: 'PEER_LEASE_MS', flags: ['peer-lease-ms'] },

@@ -13,5 +13,6 @@ runMain(async () => {
     port: config.port,
     limits: wireLimitsFor(config.maxMessageBytes),
     bareCommands: IndexerBareCommands,
+    settings: config,
   });
 });

@@ -15,6 +15,8 @@ runMain(async () => {
     port: config.port,
     limits: wireLimitsFor(config.maxMessageBytes),
     bareCommands: PeerBareCommands,
+    settings: config,
+    readyWhen: ['registered'],
   });
   // Registration needs the bound port, which is only known now.
   app.get(PeerIdentity).port = port;

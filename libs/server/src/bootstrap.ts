@@ -2,10 +2,12 @@ import { ConsoleLogger, DynamicModule, INestMicroservice } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions } from '@nestjs/microservices';
 import type { AddressInfo, Server } from 'net';
+import { ReadyReport, watchLifeline } from '@p2p-pubsub/launcher';
 import { BareCommandTable } from '@p2p-pubsub/protocol';
-import { ConfigError } from './config';
+import { ConfigError, ProcessSettings } from './config';
 import { InFlightRequests } from './in-flight';
 import { WireLimits } from '@p2p-pubsub/wire';
+import { ServiceReadiness } from './readiness';
 import { createServerSocketClass } from './server-socket';
 import { TcpServer } from './tcp-server';
 
@@ -17,6 +19,10 @@ export interface ServiceOptions {
   limits: WireLimits;
   /** The original's bare JSON commands this service answers on the same port. */
   bareCommands: BareCommandTable;
+  /** Its ready file and lifeline, from its configuration. */
+  settings: ProcessSettings;
+  /** Facts the app reports later that readiness waits for besides listening (a peer: `registered`). */
+  readyWhen?: Array<keyof ReadyReport>;
 }
 
 export interface RunningService {
@@ -40,6 +46,9 @@ export async function startService(
   module: DynamicModule,
   options: ServiceOptions,
 ): Promise<RunningService> {
+  // The launcher's end of the lifeline closes when the launcher exits, however
+  // it exits: the service then shuts down as on SIGTERM (drains, unregisters).
+  watchLifeline(options.settings.lifeline, () => process.kill(process.pid, 'SIGTERM'));
   const logger = createLogger(options.role, options.port);
   const strategy = new TcpServer({
     host: options.host,
@@ -57,6 +66,13 @@ export async function startService(
   app.get(InFlightRequests).attach(server);
   const port = (server.address() as AddressInfo).port;
   logger.log(`listening on ${options.host}:${port}`, options.role);
+  app.get(ServiceReadiness).listening({
+    role: options.role,
+    host: options.host,
+    port,
+    readyFile: options.settings.readyFile,
+    readyWhen: options.readyWhen,
+  });
   return { app, port };
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length, validateSync } from 'class-validator';
 import { parseArgs } from 'util';
 
 /** Where one setting comes from: an environment variable and its flags. */
@@ -9,6 +9,37 @@ export interface SettingSource {
   /** Long flag names without dashes; the first is the documented one. */
   flags: string[];
 }
+
+/** How a service learns that whoever started it is gone (see Lifelines). */
+export const Lifelines = ['stdin'] as const;
+export type Lifeline = (typeof Lifelines)[number];
+
+/**
+ * Settings every service takes from whoever starts it (a launcher: the
+ * tests, the bench, `npm start`), besides its own; each app's config class
+ * extends this one and spreads `processSettingSources` into its sources.
+ */
+export class ProcessSettings {
+  /** Where to write the ready report (ReadyReport, JSON), rewritten as readiness changes. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 4096)
+  readyFile?: string;
+
+  /**
+   * `stdin`: shut down when standard input closes. A launcher holds the other
+   * end of that pipe, so the service goes when its launcher goes, even one
+   * killed with -9.
+   */
+  @IsOptional()
+  @IsIn(Lifelines)
+  lifeline?: Lifeline;
+}
+
+export const processSettingSources: Record<keyof ProcessSettings, SettingSource> = {
+  readyFile: { env: 'READY_FILE', flags: ['ready-file'] },
+  lifeline: { env: 'LIFELINE', flags: ['lifeline'] },
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {

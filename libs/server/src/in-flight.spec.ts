@@ -41,6 +41,11 @@ describe('InFlightRequests', () => {
   it('is idle at once when nothing is in flight', async () => {
     const inFlight = new InFlightRequests();
     inFlight.track(new TcpServer({}));
-    await inFlight.whenIdle(60_000);
+    let idle = false;
+    // As above: a long bound, so that only a wrong count could hold it up.
+    const drained = inFlight.whenIdle(60_000).then(() => (idle = true));
+    await nextTurn();
+    expect(idle).toBe(true);
+    await drained;
   });
 });

@@ -1,6 +1,7 @@
 export * from './bootstrap';
 export * from './config';
 export * from './in-flight';
+export * from './readiness';
 export * from './rpc-error.filter';
 export * from './server-socket';
 export * from './service.module';

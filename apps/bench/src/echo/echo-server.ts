@@ -9,6 +9,7 @@ import {
   Transport,
 } from '@nestjs/microservices';
 import type { AddressInfo, Server, Socket } from 'net';
+import { LIFELINE_ENV, READY_FILE_ENV, watchLifeline, writeReadyFile } from '@p2p-pubsub/launcher';
 import { TcpServer } from '@p2p-pubsub/server';
 import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { ECHO_PATTERN } from './echo.constants';
@@ -53,6 +54,7 @@ class EchoSocket extends JsonSocket {
  * alone moves the echo's ceiling a long way. The bench reports both.
  */
 async function main(): Promise<void> {
+  watchLifeline(process.env[LIFELINE_ENV], () => process.kill(process.pid, 'SIGTERM'));
   const options = {
     host: '127.0.0.1',
     port: 0,
@@ -69,6 +71,11 @@ async function main(): Promise<void> {
   await app.listen();
   const { port } = app.unwrap<Server>().address() as AddressInfo;
   process.stdout.write(`echo listening on 127.0.0.1:${port}\n`);
+  const readyFile = process.env[READY_FILE_ENV];
+  if (readyFile) {
+    const report = { role: 'echo', pid: process.pid, host: options.host, port };
+    writeReadyFile(readyFile, { ...report, listening: true, ready: true });
+  }
 }
 
 main().catch((error: unknown) => {

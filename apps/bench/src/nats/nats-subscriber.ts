@@ -3,6 +3,7 @@ import { Controller, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { LIFELINE_ENV, watchLifeline } from '@p2p-pubsub/launcher';
 import { ageOf } from '../clock';
 import { NATS_FAN_OUT_SUBJECT, SubscriberReport } from './nats-fan-out.constants';
 
@@ -52,6 +53,7 @@ function report(message: SubscriberReport): void {
  * its only argument.
  */
 async function main(): Promise<void> {
+  watchLifeline(process.env[LIFELINE_ENV], () => process.kill(process.pid, 'SIGTERM'));
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(SubscriberModule, {
     transport: Transport.NATS,
     options: { servers: [process.argv[2]] },

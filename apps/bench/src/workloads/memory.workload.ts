@@ -1,6 +1,7 @@
 import { BenchCluster, PeerHandle } from '../bench-cluster';
 import { Sizes } from '../bench-options';
 import { stampedMessage } from '../clock';
+import { memoryOf } from '../process-memory';
 import { MemoryRow } from '../results';
 import { FanOutMeter } from './fan-out-meter';
 import { pullInto } from './fan-out.workload';
@@ -44,7 +45,7 @@ export async function runMemory(cluster: BenchCluster, sizes: Sizes): Promise<Me
     kind: 'memory',
     id,
     workload: `memory, ${role} (${count} × 100 B)`,
-    ...peer.process.memory(),
+    ...memoryOf(peer.process.pid),
     messages: published,
   });
   return [

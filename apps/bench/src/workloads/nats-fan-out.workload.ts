@@ -1,8 +1,9 @@
-import { accessSync, constants } from 'fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import { delimiter, join } from 'path';
 import { ClientNats } from '@nestjs/microservices';
+import { LaunchedProcess, ProcessGroup } from '@p2p-pubsub/launcher';
 import { lastValueFrom } from 'rxjs';
-import { ChildGroup, ChildService } from '../child-process';
 import { Sizes } from '../bench-options';
 import { stampedMessage } from '../clock';
 import { NATS_FAN_OUT_SUBJECT, SubscriberReport } from '../nats/nats-fan-out.constants';
@@ -27,7 +28,7 @@ const WORKLOAD = 'fan-out to 3 subscribers, Nest over NATS';
  * installed.
  */
 export async function runNatsFanOut(
-  children: ChildGroup,
+  children: ProcessGroup,
   sizes: Sizes,
 ): Promise<LatencyRow | SkippedRow> {
   const binary = findNatsServer();
@@ -39,13 +40,17 @@ export async function runNatsFanOut(
       note: 'nats-server is not on PATH (Debian: apt-get install nats-server)',
     };
   }
+  // nats-server's own ready file: it writes its ports once it accepts clients.
+  const portsDir = mkdtempSync(join(tmpdir(), 'p2p-bench-nats-'));
   const server = await children
     .add(
-      new ChildService('nats-server', {
+      new LaunchedProcess({
+        name: 'nats-server',
         command: binary,
-        args: ['-a', '127.0.0.1', '-p', '-1'],
-        listening: /client connections on [^\s]+:(\d+)/,
+        args: ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', portsDir],
+        readiness: (nats) => natsClientPort(join(portsDir, `nats-server_${nats.pid}.ports`)),
         stopSignal: 'SIGINT',
+        keepLines: 40,
       }),
     )
     .start();
@@ -55,9 +60,14 @@ export async function runNatsFanOut(
   const subscribers = await Promise.all(
     Array.from({ length: SUBSCRIBERS }, async (_, index) => {
       const subscriber = children.add(
-        new ChildService(`nats-subscriber${index + 1}`, {
-          args: [SUBSCRIBER_ENTRY, url],
+        new LaunchedProcess({
+          name: `nats-subscriber${index + 1}`,
+          script: SUBSCRIBER_ENTRY,
+          args: [url],
+          // It says it is ready over IPC, below.
+          readiness: 'spawned',
           ipc: true,
+          keepLines: 40,
         }),
       );
       await subscriber.start();
@@ -107,6 +117,18 @@ export async function runNatsFanOut(
     meter = undefined;
     await client.close();
     await Promise.all([...subscribers.map((subscriber) => subscriber.stop()), server.stop()]);
+    rmSync(portsDir, { recursive: true, force: true });
+  }
+}
+
+/** The client port from nats-server's ports file, once it is there. */
+function natsClientPort(portsFile: string): number | undefined {
+  try {
+    const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { nats?: string[] };
+    const port = Number(new URL(ports.nats?.[0] ?? '').port);
+    return port > 0 ? port : undefined;
+  } catch {
+    return undefined;
   }
 }
 

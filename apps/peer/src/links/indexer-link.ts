@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { Backoff, IndexerClient } from '@p2p-pubsub/client';
 import { ErrorCodes, LookupResult, PubSubError } from '@p2p-pubsub/protocol';
+import { ServiceReadiness } from '@p2p-pubsub/server';
 import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';
@@ -33,6 +34,7 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
     private readonly identity: PeerIdentity,
     private readonly store: LogStore,
     @Inject(INDEXER_CLIENT) private readonly indexer: IndexerClient,
+    private readonly readiness: ServiceReadiness,
   ) {}
 
   /** Starts registering and, once registered, heartbeating. */
@@ -101,6 +103,7 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
       this.logger.warn(`the indexer gave these topics to other peers: ${rejected.join(', ')}`);
     }
     this.registered = true;
+    this.readiness.update({ registered: true, peerId: result.peerId });
   }
 
   private async tick(): Promise<void> {
@@ -126,6 +129,7 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
         this.registered = false;
         delayMs = this.retry.next();
       }
+      this.readiness.update({ registered: false });
     }
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.tick(), delayMs);
