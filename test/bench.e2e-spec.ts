@@ -2,11 +2,12 @@
 // must still start its cluster, run every workload, produce every row of
 // the table (with numbers, never judged for speed), stop every process it
 // started and rewrite only its own part of a README.
-import { spawn } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { ENTRY } from './support/processes';
+import { DEADLINE_MS } from './support/deadline';
+import { isAlive } from './support/proc';
+import { ENTRY, Outcome, runToEnd } from './support/processes';
 
 interface BenchRow {
   kind: 'latency' | 'memory' | 'skipped';
@@ -54,44 +55,25 @@ const MEMORY_ROWS = ['memory-host', 'memory-subscriber'];
 const README =
   '# Project\n\nIntro.\n\n## Benchmark\n\nHow to run it.\n\n## Developing\n\nUnchanged.\n';
 
-function runBench(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY.bench, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+function runBench(args: string[]): Promise<Outcome> {
+  // A quick run takes under a minute on a busy machine; the bound only
+  // catches a bench that hangs.
+  return runToEnd({ script: ENTRY.bench, args, timeoutMs: 2 * DEADLINE_MS });
 }
 
 describe('npm run bench -- --quick', () => {
   const dir = mkdtempSync(join(tmpdir(), 'p2p-bench-e2e-'));
   const jsonFile = join(dir, 'bench.json');
   const readmeFile = join(dir, 'README.md');
-  let run: { code: number | null; stdout: string; stderr: string };
+  let run: Outcome;
   let report: BenchJson;
 
   beforeAll(async () => {
     writeFileSync(readmeFile, README);
     run = await runBench(['--quick', '--json', jsonFile, '--readme-file', readmeFile]);
-    if (run.code !== 0) throw new Error(`bench exited ${run.code}:\n${run.stderr}`);
+    if (run.code !== 0) throw new Error(`bench exited ${run.code ?? run.signal}:\n${run.stderr}`);
     report = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchJson;
-  }, 180_000);
+  });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

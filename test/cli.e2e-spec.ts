@@ -3,54 +3,31 @@
 // follows a topic until Ctrl-C in raw, JSON and kcat-style formats; help
 // exits 0; a mistake names what is missing and exits 2; a call that fails
 // prints the error's code and exits 1.
-import { ChildProcess, execFile, spawn } from 'child_process';
-import { promisify } from 'util';
+import { LaunchedProcess } from '@p2p-pubsub/launcher';
 import { Cluster, startCluster } from './support/cluster';
-import { ENTRY } from './support/processes';
+import { ENTRY, Outcome, runToEnd } from './support/processes';
 import { waitFor } from './support/wait';
-
-const run = promisify(execFile);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the CLI to its end, feeding `input` on stdin. */
 function cli(args: string[], { input = '', env = {} } = {}): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY.cli, ...args], {
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runToEnd({ script: ENTRY.cli, args, input, env });
 }
 
 describe('the pubsub CLI', () => {
   let cluster: Cluster;
   let peerArg: (i: number) => string[];
-  const following: ChildProcess[] = [];
 
   beforeAll(async () => {
     cluster = await startCluster(2);
     peerArg = (i) => ['--peer', `127.0.0.1:${cluster.peers[i].port}`];
   });
 
-  afterAll(async () => {
-    for (const child of following) if (child.exitCode === null) child.kill('SIGKILL');
-    await cluster?.stop();
-  });
+  afterAll(() => cluster?.stop());
 
   async function json(...args: string[]): Promise<Record<string, unknown>> {
-    const { stdout } = await run(process.execPath, [ENTRY.cli, ...args]);
-    return JSON.parse(stdout);
+    const outcome = await cli(args);
+    if (outcome.code !== 0) throw new Error(`pubsub ${args.join(' ')}: ${outcome.stderr}`);
+    return JSON.parse(outcome.stdout);
   }
 
   it('creates, subscribes, publishes and pulls', async () => {
@@ -138,11 +115,16 @@ describe('the pubsub CLI', () => {
 
   it('follows a topic as messages are published, until Ctrl-C', async () => {
     await cluster.clients[0].createTopic('Live');
-    const child = spawn(process.execPath, [ENTRY.cli, 'sub', 'Live', ...peerArg(0)]);
-    following.push(child);
     let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const child = await new LaunchedProcess({
+      name: 'pubsub sub',
+      script: ENTRY.cli,
+      args: ['sub', 'Live', ...peerArg(0)],
+      readiness: 'spawned',
+      onData: (text, stream) => {
+        if (stream === 'stdout') stdout += text;
+      },
+    }).start();
     // It starts at the latest offset: publish until the first one shows up.
     let sent = 0;
     await waitFor(async () => {
@@ -152,8 +134,8 @@ describe('the pubsub CLI', () => {
     const first = Number(/live (\d+)/.exec(stdout)![1]);
     await cluster.clients[0].publish('Live', 'last');
     await waitFor(() => stdout.includes('last\n'));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    child.signal('SIGINT');
+    expect(await child.whenExited()).toEqual({ code: 0, signal: null });
     const expected = Array.from({ length: sent - first }, (_, i) => `live ${first + i}`);
     expect(stdout).toBe([...expected, 'last', ''].join('\n'));
   });

@@ -5,7 +5,6 @@
 // PubSubError with a code. The client's core must install and run without
 // Nest at all, its `pubsub` bin included. The README's Nest examples are the
 // application's own files.
-import { ExecFileOptions, execFile } from 'child_process';
 import {
   cpSync,
   existsSync,
@@ -20,36 +19,30 @@ import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Cluster, startCluster } from './support/cluster';
+import { DEADLINE_MS } from './support/deadline';
+import { Outcome, runToEnd } from './support/processes';
 
 const ROOT = process.cwd();
 const FIXTURE = join(ROOT, 'test/fixtures/nest-app');
 const PACKAGES = ['libs/protocol', 'libs/wire', 'libs/client'];
 /** npm install and tsc take 20-60 s each on a busy two-core machine. */
-const INSTALL_TIMEOUT_MS = 300_000;
+const INSTALL_TIMEOUT_MS = 5 * DEADLINE_MS;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
-function exec(command: string, args: string[], options: ExecFileOptions = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(command, args, { maxBuffer: 64 * 1024 * 1024, ...options }, (error, stdout, stderr) =>
-      resolve({
-        code: error ? ((error as { code?: number }).code ?? 1) : 0,
-        stdout: String(stdout),
-        stderr: String(stderr),
-      }),
-    );
-  });
+/** Runs `command` to its end (through the launcher, so that it dies with the test). */
+function exec(command: string, args: string[], { cwd, env }: RunOptions = {}): Promise<Outcome> {
+  return runToEnd({ command, args, cwd, env, timeoutMs: INSTALL_TIMEOUT_MS });
 }
 
-async function ok(command: string, args: string[], options: ExecFileOptions = {}): Promise<string> {
+async function ok(command: string, args: string[], options: RunOptions = {}): Promise<string> {
   const run = await exec(command, args, options);
   if (run.code !== 0) {
     throw new Error(
-      `${command} ${args.join(' ')} exited ${run.code}:\n${run.stdout}\n${run.stderr}`,
+      `${command} ${args.join(' ')} exited ${run.code ?? run.signal}:\n${run.stdout}\n${run.stderr}`,
     );
   }
   return run.stdout;
@@ -155,7 +148,6 @@ describe('the packages, installed into a fresh Nest application', () => {
         const output = await ok(process.execPath, [join(app, 'dist/main.js')], {
           cwd: app,
           env: {
-            ...process.env,
             PUBSUB_PEER: `127.0.0.1:${peerPort}`,
             PEER_PORT: String(peerPort),
             SILENT_PEER: `127.0.0.1:${silentPort}`,

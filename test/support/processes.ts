@@ -15,6 +15,8 @@
  *   await peer.waitForLog(/pattern/, mark)                // a log line after output line `mark`
  *   startCluster(n, options)                              // cluster.ts: an indexer, n registered
  *                                                         // peers and their clients; stop()
+ *   await runToEnd({ script: ENTRY.cli, args, input })    // a client process (the CLI, npm, tsc)
+ *                                                         // run to its end: { code, stdout, stderr }
  *
  * Readiness comes from each process's ready file, never from its log. No
  * process outlives its test file: a start that fails or times out kills its
@@ -23,7 +25,7 @@
  * run's guardian (global-setup.ts) stops what is left if the runner itself
  * is killed, paused processes included.
  */
-import { LaunchedProcess, Readiness } from '@p2p-pubsub/launcher';
+import { LaunchOptions, LaunchedProcess, Readiness } from '@p2p-pubsub/launcher';
 import { join } from 'path';
 import { DEADLINE_MS } from './deadline';
 
@@ -92,4 +94,46 @@ export function peerProcess(
     ['--port', '0', '--indexer-port', String(indexerPort), ...args],
     env,
   );
+}
+
+export interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a client process (a node `script` or a `command`) to its end through
+ * the launcher, so that it too dies with the test; `input` is fed to its
+ * standard input. Fails, having killed it, if it has not ended within
+ * `timeoutMs` (the deadline unless given).
+ */
+export async function runToEnd(
+  options: Pick<LaunchOptions, 'script' | 'command' | 'args' | 'cwd' | 'env' | 'input'> & {
+    timeoutMs?: number;
+  },
+): Promise<Outcome> {
+  const { timeoutMs = DEADLINE_MS, ...launch } = options;
+  const captured = { stdout: '', stderr: '' };
+  const child = new LaunchedProcess({
+    name: [options.script ?? options.command, ...(options.args ?? [])].join(' '),
+    cwd: ROOT,
+    ...launch,
+    readiness: 'spawned',
+    input: launch.input ?? '',
+    onData: (text, stream) => (captured[stream] += text),
+  });
+  await child.start();
+  let timer: NodeJS.Timeout | undefined;
+  const overdue = new Promise<'overdue'>((resolve) => {
+    timer = setTimeout(() => resolve('overdue'), timeoutMs);
+  });
+  const ended = await Promise.race([child.whenExited(), overdue]);
+  clearTimeout(timer);
+  if (ended === 'overdue') {
+    await child.kill();
+    throw child.failure(`did not end within ${timeoutMs} ms`);
+  }
+  return { ...ended, ...captured };
 }

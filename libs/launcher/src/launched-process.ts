@@ -43,6 +43,14 @@ export interface LaunchOptions {
   keepLines?: number;
   /** Sees every output line as it arrives (`npm start` prints them). */
   onLine?: (line: string) => void;
+  /** Sees the output as it arrives, unsplit, stream by stream. */
+  onData?: (text: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * For a client process that reads its standard input: written there, which
+   * is then closed. Standard input is then no lifeline (LIFELINE is not set);
+   * the guardian still stops the process if its owner dies.
+   */
+  input?: string;
 }
 
 export interface ExitStatus {
@@ -125,12 +133,9 @@ export class LaunchedProcess {
           )
         : undefined;
 
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      NO_COLOR: '1',
-      ...options.env,
-      [LIFELINE_ENV]: 'stdin',
-    };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
+    delete env[LIFELINE_ENV];
+    if (options.input === undefined) env[LIFELINE_ENV] = 'stdin';
     delete env[READY_FILE_ENV];
     if (this.readyFile) env[READY_FILE_ENV] = this.readyFile;
     const [command, args] = options.script
@@ -153,6 +158,7 @@ export class LaunchedProcess {
     }
     // The lifeline: never written, closed by our exit. A child gone early makes it EPIPE.
     child.stdin!.on('error', () => undefined);
+    if (options.input !== undefined) child.stdin!.end(options.input);
     this.collectOutput(child);
     this.exited = this.watchExit(child);
 
@@ -280,8 +286,11 @@ export class LaunchedProcess {
         if (this.output.length > keep) this.output.shift();
         this.options.onLine?.(line);
       };
-      stream.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
+      const name = stream === child.stdout ? 'stdout' : 'stderr';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        this.options.onData?.(chunk, name);
+        const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
         lines.forEach(take);
       });
