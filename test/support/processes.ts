@@ -72,6 +72,11 @@ export class ServiceProcess extends LaunchedProcess {
     return this.start(['--port', String(port)]);
   }
 
+  /** The ops HTTP port (health, metrics) from the ready report; undefined when it is off. */
+  get opsPort(): number | undefined {
+    return this.report?.opsPort;
+  }
+
   /** Resolves with the first log line after line `from` matching `pattern`. */
   waitForLog(pattern: RegExp, from = 0): Promise<string> {
     return this.waitForOutput(pattern, from, DEADLINE_MS);

@@ -1,13 +1,8 @@
 import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
-import {
-  ProcessSettings,
-  SettingSource,
-  loadConfig,
-  processSettingSources,
-} from '@p2p-pubsub/server';
+import { OpsSettings, SettingSource, loadConfig, opsSettingSources } from '@p2p-pubsub/server';
 
-export class IndexerConfig extends ProcessSettings {
+export class IndexerConfig extends OpsSettings {
   @IsString()
   @Length(1, 255)
   host: string = '127.0.0.1';
@@ -29,7 +24,7 @@ export class IndexerConfig extends ProcessSettings {
 }
 
 const sources: Record<keyof IndexerConfig, SettingSource> = {
-  ...processSettingSources,
+  ...opsSettingSources,
   host: { env: 'HOST', flags: ['host'] },
   port: { env: 'PORT', flags: ['port'] },
   peerLeaseMs: { env: 'PEER_LEASE_MS', flags: ['peer-lease-ms'] },

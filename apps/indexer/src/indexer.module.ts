@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ServiceModule } from '@p2p-pubsub/server';
 import { IndexerConfig } from './indexer.config';
+import { IndexerOpsModule } from './ops/indexer-ops.module';
 import { RegistryModule } from './registry/registry.module';
 
 @Global()
@@ -9,7 +10,7 @@ export class IndexerModule {
   static forRoot(config: IndexerConfig): DynamicModule {
     return {
       module: IndexerModule,
-      imports: [ServiceModule, RegistryModule],
+      imports: [ServiceModule, RegistryModule, IndexerOpsModule],
       providers: [{ provide: IndexerConfig, useValue: config }],
       exports: [IndexerConfig],
     };

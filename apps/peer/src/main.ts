@@ -13,6 +13,7 @@ runMain(async () => {
     role: 'peer',
     host: config.host,
     port: config.port,
+    advertisedHost: config.publicHost,
     limits: wireLimitsFor(config.maxMessageBytes),
     bareCommands: PeerBareCommands,
     settings: config,

@@ -1,11 +1,6 @@
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
-import {
-  ProcessSettings,
-  SettingSource,
-  loadConfig,
-  processSettingSources,
-} from '@p2p-pubsub/server';
+import { OpsSettings, SettingSource, loadConfig, opsSettingSources } from '@p2p-pubsub/server';
 
 /**
  * When an acknowledged message reaches stable storage. Every publish is
@@ -18,7 +13,7 @@ export type FsyncPolicy = (typeof FsyncPolicies)[number];
 const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export class PeerConfig extends ProcessSettings {
+export class PeerConfig extends OpsSettings {
   /** Bind address. */
   @IsString()
   @Length(1, 255)
@@ -109,7 +104,7 @@ export class PeerConfig extends ProcessSettings {
 }
 
 const sources: Record<Exclude<keyof PeerConfig, 'publicHost'>, SettingSource> = {
-  ...processSettingSources,
+  ...opsSettingSources,
   host: { env: 'HOST', flags: ['host'] },
   port: { env: 'PORT', flags: ['port'] },
   advertisedHost: { env: 'ADVERTISED_HOST', flags: ['advertised-host'] },

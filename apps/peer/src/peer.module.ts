@@ -4,6 +4,8 @@ import { ConsumersModule } from './consumers/consumers.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { LinksModule } from './links/links.module';
 import { LogModule } from './log/log.module';
+import { PeerOpsModule } from './ops/peer-ops.module';
+import { TopicStats } from './ops/topic-stats';
 import { PeerConfig } from './peer.config';
 import { PeerIdentity } from './peer-identity';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
@@ -23,12 +25,14 @@ export class PeerModule {
         SubscriptionsModule,
         DeliveryModule,
         ConsumersModule,
+        PeerOpsModule,
       ],
       providers: [
         { provide: PeerConfig, useValue: config },
         { provide: PeerIdentity, useValue: new PeerIdentity(config.publicHost) },
+        TopicStats,
       ],
-      exports: [PeerConfig, PeerIdentity],
+      exports: [PeerConfig, PeerIdentity, TopicStats],
     };
   }
 }

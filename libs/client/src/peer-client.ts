@@ -1,4 +1,5 @@
 import {
+  ConsumerListResult,
   PeerPatterns,
   PeerTopicsResult,
   PublishResult,
@@ -68,6 +69,14 @@ export class PeerClient {
 
   listTopics(): Promise<PeerTopicsResult> {
     return this.connection.request(PeerPatterns.ListTopics, {});
+  }
+
+  /** Consumers and subscriber peers on this peer, with positions and lag (all topics, or one). */
+  listConsumers(topic?: string): Promise<ConsumerListResult> {
+    return this.connection.request(
+      PeerPatterns.ListConsumers,
+      topic === undefined ? {} : { topic },
+    );
   }
 
   /** Sends any pattern as is; for tools and tests that probe the contract. */

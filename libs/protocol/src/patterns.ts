@@ -21,6 +21,8 @@ export const PeerPatterns = {
   Pull: 'pull',
   DeleteTopic: 'delete_topic',
   ListTopics: 'list_topics',
+  /** Local consumers and (on a host) subscriber peers, with their positions and lag. */
+  ListConsumers: 'list_consumers',
 } as const;
 
 /**

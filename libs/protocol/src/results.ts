@@ -82,6 +82,25 @@ export interface PeerTopicsResult extends SuccessReply {
   subscribed: Array<{ topic: string; hostPeer: string; nextOffset: number }>;
 }
 
+/** Where a reader of one topic on this peer is, against the end it can read to. */
+export interface ReaderPosition {
+  topic: string;
+  /** The next offset it gets. */
+  nextOffset: number;
+  /** The offset the next message will get (what can be read, for FSYNC=always: what is synced). */
+  endOffset: number;
+  /** endOffset - nextOffset: messages it has yet to get. */
+  lag: number;
+}
+
+export interface ConsumerListResult extends SuccessReply {
+  peerId: string;
+  /** Named consumers pulling on this peer (hosted and subscribed topics). */
+  consumers: Array<ReaderPosition & { consumer: string }>;
+  /** Subscriber peers of the topics this peer hosts: where delivery to each stands. */
+  subscribers: Array<ReaderPosition & { peerId: string; retries: number }>;
+}
+
 // ---- peer to peer ----------------------------------------------------------
 
 export interface AddSubscriberResult extends SuccessReply {

@@ -30,6 +30,11 @@ export class InFlightRequests implements OnModuleDestroy {
     server.setOnProcessingEndHook(() => this.release());
   }
 
+  /** Requests received whose reply has not been sent yet. */
+  get inFlight(): number {
+    return this.count;
+  }
+
   attach(server: Server): void {
     this.server = server;
   }

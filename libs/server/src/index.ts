@@ -7,3 +7,4 @@ export * from './server-socket';
 export * from './service.module';
 export * from './tcp-server';
 export * from './validation.pipe';
+export * from './ops';

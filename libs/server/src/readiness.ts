@@ -6,6 +6,8 @@ export interface ListeningFacts {
   role: string;
   host: string;
   port: number;
+  /** The ops HTTP port as bound; undefined when it is off. */
+  opsPort?: number;
   /** Where to write the report; nowhere when undefined. */
   readyFile?: string;
   /** Boolean facts that must all be true, besides listening, for `ready` (a peer: `registered`). */

@@ -2,11 +2,20 @@ import { ArgumentsHost, Logger } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { TopicNotFoundError } from '@p2p-pubsub/protocol';
 import { lastValueFrom } from 'rxjs';
+import { RequestMeter } from './ops/request-meter';
 import { RpcErrorFilter } from './rpc-error.filter';
 
-async function replyFor(exception: unknown): Promise<unknown> {
-  const filter = new RpcErrorFilter();
-  return lastValueFrom(filter.catch(exception, {} as ArgumentsHost)).catch(
+/** What Nest hands the filter for a TCP request of `pattern`. */
+function rpcHost(pattern: string): ArgumentsHost {
+  return {
+    getType: () => 'rpc',
+    switchToRpc: () => ({ getContext: () => ({ getPattern: () => pattern }) }),
+  } as unknown as ArgumentsHost;
+}
+
+async function replyFor(exception: unknown, meter?: RequestMeter): Promise<unknown> {
+  const filter = new RpcErrorFilter(meter);
+  return lastValueFrom(filter.catch(exception, rpcHost('publish'))).catch(
     (error: unknown) => error,
   );
 }
@@ -32,5 +41,13 @@ describe('RpcErrorFilter', () => {
       code: 'INTERNAL',
       message: 'Internal error',
     });
+  });
+
+  it('counts each error reply by pattern and code', async () => {
+    const meter = new RequestMeter();
+    meter.countRequest('publish', true);
+    await replyFor(new TopicNotFoundError('Sports'), meter);
+    await replyFor(new TopicNotFoundError('News'), meter);
+    expect([...meter.errorCounts()]).toEqual([['publish', 'TOPIC_NOT_FOUND', 2]]);
   });
 });

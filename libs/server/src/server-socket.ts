@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'net';
 import { BareCommandTable } from '@p2p-pubsub/protocol';
@@ -6,6 +7,11 @@ import { BareJsonSession } from './bare-json-session';
 import { isJsonWhitespace } from './json-text-scanner';
 
 const isDigit = (byte: number) => byte >= 0x30 && byte <= 0x39;
+
+/** A client that went away without closing: routine when a process is stopped or killed. */
+const GONE = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+const logger = new Logger('TcpServer');
 
 /**
  * The socket class of our TCP servers (Nest's `socketClass` hook): Nest's
@@ -48,6 +54,17 @@ export class ServerSocket extends TcpSocket {
     socket.on('close', () => this.clearIncompleteTimer());
   }
 
+  /**
+   * Nest's server logs a socket error as "The invalid received message from
+   * tcp server" with a stack and without the error itself. Here a client that
+   * vanished (ECONNRESET) is a debug line, and a connection closed for
+   * breaking the wire's rules is one warning naming the client and the rule.
+   */
+  override on(event: string, callback: (err?: any) => void): this {
+    if (event !== 'error') return super.on(event, callback);
+    return super.on('error', (error: unknown) => this.reportError(error));
+  }
+
   protected handleData(data: Buffer | string): void {
     const chunk = typeof data === 'string' ? Buffer.from(data) : data;
     if (this.mode === 'framed') return this.readFrames(chunk);
@@ -86,6 +103,17 @@ export class ServerSocket extends TcpSocket {
         new Error(`${socket.writableLength} reply bytes queued for a client that does not read`),
         { destroy: true },
       );
+    }
+  }
+
+  private reportError(error: unknown): void {
+    const client = `${this.netSocket.remoteAddress}:${this.netSocket.remotePort}`;
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code !== undefined && GONE.has(code)) {
+      logger.debug(`connection from ${client} lost (${code})`);
+    } else {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn(`connection from ${client} closed: ${reason}`);
     }
   }
 

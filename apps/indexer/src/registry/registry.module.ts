@@ -5,5 +5,6 @@ import { RegistryService } from './registry.service';
 @Module({
   controllers: [RegistryController],
   providers: [RegistryService],
+  exports: [RegistryService],
 })
 export class RegistryModule {}

@@ -34,6 +34,8 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
   private readonly peers = new Map<string, PeerRecord>();
   private readonly topicHosts = new Map<string, string>();
   private sweepTimer?: NodeJS.Timeout;
+  /** Since start, for metrics. */
+  readonly counts = { leasesExpired: 0, claims: 0 };
 
   constructor(@Inject(IndexerConfig) private readonly config: IndexerConfig) {}
 
@@ -109,6 +111,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     if (holder !== undefined && holder !== peerId) throw new TopicExistsError(topic, holder);
     this.topicHosts.set(topic, peerId);
     peer.topics.add(topic);
+    this.counts.claims++;
     this.logger.log(`topic '${topic}' claimed by ${peerId}`);
     return { status: 'success', message: `Topic '${topic}' created`, topic, peerId };
   }
@@ -121,6 +124,14 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     this.peers.get(peerId)?.topics.delete(topic);
     this.logger.log(`topic '${topic}' released by ${peerId}`);
     return { status: 'success', message: `Topic '${topic}' deleted`, topic, peerId };
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  get topicCount(): number {
+    return this.topicHosts.size;
   }
 
   listTopics(): TopicListResult {
@@ -146,6 +157,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
       if (now - peer.lastSeenAt > this.config.peerLeaseMs) {
         this.removePeer(peer.peerId);
         evicted.push(peer.peerId);
+        this.counts.leasesExpired++;
         this.logger.warn(
           `peer ${peer.peerId} evicted: silent for ${now - peer.lastSeenAt} ms (lease ${this.config.peerLeaseMs} ms); topics released: ${[...peer.topics].join(', ') || 'none'}`,
         );

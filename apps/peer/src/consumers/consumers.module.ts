@@ -8,5 +8,6 @@ import { ConsumersService } from './consumers.service';
   imports: [LogModule],
   controllers: [ConsumersController],
   providers: [ConsumersService],
+  exports: [ConsumersService],
 })
 export class ConsumersModule {}

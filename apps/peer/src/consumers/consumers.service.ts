@@ -37,6 +37,22 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
     for (const topic of this.waiters.keys()) this.wakeWaiters(topic);
   }
 
+  /**
+   * Every named consumer's next offset, by topic, read-only (for status and
+   * metrics). A topic no consumer has pulled yet gets its (empty) journal.
+   */
+  positions(): Array<{ topic: string; consumer: string; nextOffset: number }> {
+    return [
+      ...this.store.topicsWithRole('hosted'),
+      ...this.store.topicsWithRole('replica'),
+    ].flatMap((topic) =>
+      this.store
+        .journal<number>(topic, CONSUMERS_JOURNAL)
+        .entries()
+        .map(([consumer, nextOffset]) => ({ topic, consumer, nextOffset })),
+    );
+  }
+
   async pull(dto: PullDto): Promise<PullResult> {
     const result = this.read(dto);
     if (result.messages.length > 0 || !dto.waitMs || this.closing) return result;

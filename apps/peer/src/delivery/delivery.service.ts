@@ -44,6 +44,8 @@ interface SubscriberCursor {
   savedOffset: number;
   sending: boolean;
   retryTimer?: NodeJS.Timeout;
+  /** Deliveries retried since this cursor was made (a metric). */
+  retries: number;
   /** While the subscriber cannot be reached: 25-50 ms doubling to 2.5-5 s. */
   retry: Backoff;
 }
@@ -147,6 +149,19 @@ export class DeliveryService
     return [...(this.cursors.get(topic)?.keys() ?? [])];
   }
 
+  /** Every subscriber peer's cursor, read-only (for status and metrics). */
+  *cursorPositions(): Iterable<{
+    topic: string;
+    peerId: string;
+    nextOffset: number;
+    retries: number;
+  }> {
+    for (const [topic, topicCursors] of this.cursors) {
+      for (const { peerId, nextOffset, retries } of topicCursors.values())
+        yield { topic, peerId, nextOffset, retries };
+    }
+  }
+
   /** Forgets the topic's subscribers and tells each that the topic is gone. */
   topicDeleted(topic: string): void {
     const subscribers = [...(this.cursors.get(topic)?.values() ?? [])];
@@ -237,6 +252,7 @@ export class DeliveryService
         `delivery of '${topic}' to ${cursor.peerId} failed (${error.message}); retrying with backoff`,
       );
     }
+    cursor.retries++;
     cursor.retryTimer = setTimeout(() => {
       cursor.retryTimer = undefined;
       this.pump(topic, cursor);
@@ -301,6 +317,7 @@ export class DeliveryService
       nextOffset,
       savedOffset: nextOffset,
       sending: false,
+      retries: 0,
       retry: new Backoff({ initialMs: 50, maxMs: 5_000 }),
     };
   }

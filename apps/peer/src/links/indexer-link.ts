@@ -37,6 +37,11 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
     private readonly readiness: ServiceReadiness,
   ) {}
 
+  /** Whether the indexer knows this peer, as of the last heartbeat (readiness). */
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
   /** Starts registering and, once registered, heartbeating. */
   start(): void {
     void this.tick();

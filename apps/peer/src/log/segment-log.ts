@@ -149,6 +149,14 @@ export class SegmentLog implements TopicLog {
     return true;
   }
 
+  bytesFrom(fromOffset: number): number {
+    let bytes = 0;
+    for (let i = this.segmentIndexFor(fromOffset); i < this.segments.length; i++) {
+      bytes += this.segments[i].bytesFrom(fromOffset);
+    }
+    return bytes;
+  }
+
   read(fromOffset: number, maxRecords: number, maxBytes: number): LogRecord[] {
     const out: LogRecord[] = [];
     const budget: ReadBudget = { maxRecords, maxBytes, bytes: 0, full: false };

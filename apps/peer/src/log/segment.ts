@@ -203,6 +203,12 @@ export class Segment {
     }
   }
 
+  /** Bytes from the indexed record at or before `fromOffset` to the end (metrics: lag in bytes). */
+  bytesFrom(fromOffset: number): number {
+    if (this.count === 0 || fromOffset > this.lastOffset) return 0;
+    return this.size - this.positionFor(fromOffset);
+  }
+
   /** Flushes what was appended to stable storage (threadpool; the event loop goes on). */
   sync(): Promise<void> {
     const fd = this.fd;

@@ -40,6 +40,11 @@ export interface TopicLog {
    * a duplicate (an offset already held or passed), which is dropped.
    */
   appendReplica(record: LogRecord): boolean;
+  /**
+   * Bytes on disk of the records at or after `fromOffset`, to within one
+   * index interval (4 KiB) per segment: read from the index, not the file.
+   */
+  bytesFrom(fromOffset: number): number;
   /** Records from `fromOffset` on, at most `maxRecords` and about `maxBytes`. */
   read(fromOffset: number, maxRecords: number, maxBytes: number): LogRecord[];
   /** Applies the retention policy as of `now`; returns how many records went. */

@@ -16,6 +16,7 @@ import { DeliveryService } from '../delivery/delivery.service';
 import { IndexerLink } from '../links/indexer-link';
 import { PeerLinks } from '../links/peer-links';
 import { LogStore } from '../log/log-store';
+import { TopicStats } from '../ops/topic-stats';
 import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
@@ -36,6 +37,7 @@ export class TopicsService {
     private readonly links: PeerLinks,
     private readonly delivery: DeliveryService,
     private readonly subscriptions: SubscriptionsService,
+    private readonly stats: TopicStats,
   ) {}
 
   async create(topic: string): Promise<TopicResult> {
@@ -57,7 +59,9 @@ export class TopicsService {
     }
     const stored = this.store.get(topic);
     if (stored?.role === 'hosted') {
+      const startedAt = this.stats.now();
       const { offset } = await this.store.append(topic, stored.log, message);
+      this.stats.published(topic, sizeBytes, startedAt);
       return {
         status: 'success',
         message: `Message published on topic '${topic}'`,

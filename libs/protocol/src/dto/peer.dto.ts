@@ -67,6 +67,13 @@ export class PullDto {
   waitMs?: number;
 }
 
+export class ListConsumersDto {
+  /** Only this topic's consumers and subscribers. */
+  @IsOptional()
+  @IsTopicName()
+  topic?: string;
+}
+
 // ---- peer to peer ----------------------------------------------------------
 
 export class AddSubscriberDto {
