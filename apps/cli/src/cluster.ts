@@ -33,12 +33,16 @@ function entry(app: 'indexer' | 'peer'): string {
  */
 export async function runCluster(options: ClusterOptions): Promise<number> {
   const group = new ProcessGroup();
+  // The children write to a pipe (this process prints their lines), so they
+  // would pick JSON logs: they log as they would on this terminal.
+  const logFormat = process.env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json');
   const launch = (name: string, app: 'indexer' | 'peer', args: string[]) =>
     group.add(
       new LaunchedProcess({
         name,
         script: entry(app),
         args: ['--host', options.host, ...args],
+        env: { LOG_FORMAT: logFormat },
         keepLines: 50,
         onLine: (line) => process.stdout.write(`${line}\n`),
       }),

@@ -9,7 +9,7 @@ import { PeerModule } from './peer.module';
 
 runMain(async () => {
   const config = loadPeerConfig();
-  const { app, port } = await startService(PeerModule.forRoot(config), {
+  const { app, port, opsPort } = await startService(PeerModule.forRoot(config), {
     role: 'peer',
     host: config.host,
     port: config.port,
@@ -21,5 +21,6 @@ runMain(async () => {
   });
   // Registration needs the bound port, which is only known now.
   app.get(PeerIdentity).port = port;
+  app.get(PeerIdentity).opsPort = opsPort;
   app.get(IndexerLink).start();
 });

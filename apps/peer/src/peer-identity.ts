@@ -8,6 +8,8 @@ import { Injectable } from '@nestjs/common';
 @Injectable()
 export class PeerIdentity {
   port = 0;
+  /** The HTTP ops port as bound; undefined when it is off. */
+  opsPort?: number;
 
   constructor(readonly host: string) {}
 

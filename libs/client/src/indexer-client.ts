@@ -22,11 +22,19 @@ export class IndexerClient {
     return this.connection.address;
   }
 
-  register(host: string, port: number, topics?: string[]): Promise<RegisterResult> {
-    return this.connection.request(
-      IndexerPatterns.Register,
-      topics === undefined ? { host, port } : { host, port, topics },
-    );
+  /** `opsPort`: where the peer serves health and metrics over HTTP, if it does. */
+  register(
+    host: string,
+    port: number,
+    topics?: string[],
+    opsPort?: number,
+  ): Promise<RegisterResult> {
+    return this.connection.request(IndexerPatterns.Register, {
+      host,
+      port,
+      ...(topics === undefined ? {} : { topics }),
+      ...(opsPort === undefined ? {} : { opsPort }),
+    });
   }
 
   unregister(peerId: string): Promise<SuccessReply> {

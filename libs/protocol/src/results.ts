@@ -37,7 +37,7 @@ export interface TopicListResult extends SuccessReply {
 }
 
 export interface PeerListResult extends SuccessReply {
-  peers: Array<PeerAddress & { topics: string[]; lastSeenAt: number }>;
+  peers: Array<PeerAddress & { topics: string[]; lastSeenAt: number; opsPort?: number }>;
 }
 
 export interface TopicResult extends SuccessReply {

@@ -19,6 +19,8 @@ interface PeerRecord {
   peerId: string;
   host: string;
   port: number;
+  /** Its HTTP ops port, as last registered. */
+  opsPort?: number;
   topics: Set<string>;
   lastSeenAt: number;
 }
@@ -58,6 +60,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
       this.logger.log(`peer ${peerId} registered`);
     }
     peer.lastSeenAt = now;
+    peer.opsPort = dto.opsPort;
     for (const topic of dto.topics ?? []) {
       const holder = this.topicHosts.get(topic);
       if (holder === undefined) {
@@ -146,6 +149,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
       port: peer.port,
       topics: [...peer.topics],
       lastSeenAt: peer.lastSeenAt,
+      ...(peer.opsPort === undefined ? {} : { opsPort: peer.opsPort }),
     }));
     return { status: 'success', message: `${peers.length} peer(s)`, peers };
   }

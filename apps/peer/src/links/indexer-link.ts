@@ -97,7 +97,12 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
 
   private async register(): Promise<void> {
     const hosted = this.store.topicsWithRole('hosted');
-    const result = await this.indexer.register(this.identity.host, this.identity.port, hosted);
+    const result = await this.indexer.register(
+      this.identity.host,
+      this.identity.port,
+      hosted,
+      this.identity.opsPort,
+    );
     if (!this.registered) {
       this.logger.log(
         `registered with the indexer at ${this.indexer.address} as ${result.peerId} (${hosted.length} hosted topic(s))`,

@@ -3,6 +3,7 @@ import { CliCommand, CliContext, UsageError, integerOption, numberOption } from 
 import { follow } from './follow';
 import { MessagePrinter, customFormat, jsonFormat, rawFormat } from './message-format';
 import { helpCommand } from './run-cli';
+import { collectStatus, formatStatus } from './status';
 import { linesOf, publishLines, repeated } from './stdin-publisher';
 
 /** How long one long poll of `sub` waits on the peer before asking again. */
@@ -162,6 +163,41 @@ function indexerCommand(
   return { name, args, group: INDEXER, summary, run: (context) => printed(context, call(context)) };
 }
 
+const status: CliCommand = {
+  name: 'status',
+  group: 'Cluster',
+  summary: 'peers and their health, topics, subscribers and consumers with their lag',
+  details: `Asks the indexer for its peers and topics, then every peer at once for its
+topics, its consumers and subscriber peers (list_consumers) and its
+/health/ready. Prints tables, or the same as one JSON object with --json. A peer
+that does not answer within --timeout-ms is shown as unreachable; its
+subscribers' lag is still reported by their host.`,
+  options: {
+    json: { type: 'boolean', description: 'one JSON object instead of tables' },
+    'timeout-ms': {
+      type: 'string',
+      valueName: 'ms',
+      description: 'bound on each call to a peer (default 2000)',
+    },
+    'connect-host': {
+      type: 'string',
+      valueName: 'address',
+      description:
+        'reach every peer at this address, not the one it registered (compose: localhost)',
+    },
+  },
+  async run(context) {
+    const result = await collectStatus(context.indexer(), {
+      timeoutMs: integerOption(context, 'timeout-ms') ?? 2_000,
+      connectHost: context.options['connect-host'] as string | undefined,
+    });
+    context.stdout.write(
+      context.options.json ? `${JSON.stringify(result, null, 2)}\n` : formatStatus(result),
+    );
+    return 0;
+  },
+};
+
 /**
  * The commands of the published `pubsub` bin. Each replying command prints
  * the reply as JSON on stdout; a failure prints the error reply on stderr and
@@ -238,6 +274,13 @@ export const clientCommands: CliCommand[] = [
   indexerCommand('peers', undefined, 'every registered peer', (context) =>
     context.indexer().listPeers(),
   ),
+  peerCommand(
+    'consumers',
+    '[topic]',
+    "this peer's consumers and subscriber peers, with positions and lag",
+    (context) => context.peer().listConsumers(context.args.topic),
+  ),
+  status,
 ];
 
 /** `commands` and a `help` command over them. */

@@ -5,3 +5,4 @@ export { clientCommands, withHelp } from './commands';
 export { main } from './main';
 export { runCli, type CliIo } from './run-cli';
 export * from './message-format';
+export { collectStatus, formatStatus, type ClusterStatus, type PeerStatus } from './status';

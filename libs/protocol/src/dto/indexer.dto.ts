@@ -32,6 +32,13 @@ export class RegisterDto {
     message: "each topic must be 1-255 characters of A-Z, a-z, 0-9, '.', '_' or '-'",
   })
   topics?: string[];
+
+  /** Where the peer serves /health and /metrics over HTTP, if it does (`pubsub status` reads it). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  opsPort?: number;
 }
 
 export class PeerIdDto {
