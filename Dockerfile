@@ -1,5 +1,6 @@
-# One image for every role; docker-compose.yml picks the entry point.
-FROM node:20-bookworm-slim AS build
+# One image for every role (Node 24 LTS); docker-compose.yml builds it once and
+# picks the entry point per service.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY libs/protocol/package.json libs/protocol/
@@ -13,7 +14,7 @@ COPY libs ./libs
 COPY apps ./apps
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production NO_COLOR=1
 WORKDIR /app
 COPY --from=build /app/package.json ./
