@@ -4,6 +4,7 @@
 // PEER_UNAVAILABLE instead of hanging.
 import { IndexerClient, PeerClient } from '@p2p-pubsub/client';
 import { DataDirs } from './support/data-dirs';
+import { DEADLINE_MS } from './support/deadline';
 import { expectCode } from './support/expect-error';
 import { Cluster, startCluster } from './support/cluster';
 import { ServiceProcess } from './support/processes';
@@ -83,7 +84,9 @@ describe('a peer killed with -9 and never restarted', () => {
 
   beforeAll(async () => {
     cluster = await startCluster(3, {
-      indexerArgs: ['--peer-lease-ms', '1000'],
+      // Short enough to see an eviction soon, long enough that a live peer's
+      // heartbeats (every 100 ms) are not all held up past it on a busy machine.
+      indexerArgs: ['--peer-lease-ms', String(Math.max(3_000, DEADLINE_MS / 10))],
       peerArgs: FAST_HEARTBEATS,
       dataDirs,
     });

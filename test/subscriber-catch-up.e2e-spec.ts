@@ -6,7 +6,8 @@ import { PeerClient } from '@p2p-pubsub/client';
 import { peerClient } from './support/clients';
 import { DataDirs } from './support/data-dirs';
 import { ServiceProcess, indexerProcess, peerProcess } from './support/processes';
-import { pullUntil } from './support/pull';
+import { pullUntil, readLog } from './support/pull';
+import { waitFor } from './support/wait';
 
 describe('subscribers that go away and come back', () => {
   const dataDirs = new DataDirs();
@@ -73,7 +74,12 @@ describe('subscribers that go away and come back', () => {
     await hostClient.createTopic('Ledger');
     await sub1Client.subscribe('Ledger');
     for (let i = 0; i < 10; i++) await hostClient.publish('Ledger', `entry ${i}`);
-    const firstHalf = await pullUntil(sub1Client, 'Ledger', 5, { max: 5 });
+    // All ten are in the replica before the consumer reads, so that one pull
+    // of five takes exactly the first five, however slowly delivery went.
+    await waitFor(async () => (await readLog(sub1Client, 'Ledger')).length === 10, {
+      what: "10 messages of 'Ledger' in the replica",
+    });
+    const firstHalf = (await sub1Client.pull('Ledger', { max: 5 })).messages;
     expect(firstHalf.map((m) => m.offset)).toEqual([0, 1, 2, 3, 4]);
     // A second consumer that has read everything.
     await pullUntil(sub1Client, 'Ledger', 10, { consumer: 'audit' });
