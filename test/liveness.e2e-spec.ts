@@ -131,9 +131,15 @@ describe('publishing to a topic whose host is down', () => {
   let clients: PeerClient[];
 
   beforeAll(async () => {
-    // The default lease (seconds) keeps the dead host in the index: the
-    // publisher finds it and must give up on its own, after its request timeout.
-    cluster = await startCluster(2, { peerArgs: ['--request-timeout-ms', '500'], dataDirs });
+    // A lease longer than the test keeps the dead host in the index, however
+    // slow the machine: the publisher finds it and must give up on its own,
+    // after its request timeout. That timeout leaves a live host time to
+    // answer on a busy machine, and the give-up shows well within the deadline.
+    cluster = await startCluster(2, {
+      indexerArgs: ['--peer-lease-ms', String(10 * DEADLINE_MS)],
+      peerArgs: ['--request-timeout-ms', String(DEADLINE_MS / 12)],
+      dataDirs,
+    });
     ({ peers, clients } = cluster);
   });
 

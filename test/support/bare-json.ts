@@ -1,7 +1,5 @@
 import { Socket, connect } from 'net';
-
-/** Replies and closes are awaited at most this long, so a hang fails with a reason. */
-const DEADLINE_MS = 15_000;
+import { DEADLINE_MS } from './deadline';
 
 /**
  * What `echo "$line" | ncat host port` does: connect, send the input, half-close
