@@ -37,9 +37,14 @@ export interface ReadyReport {
  * one, never half of one.
  */
 export function writeReadyFile(path: string, report: ReadyReport): void {
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = readyFileTemporary(path, process.pid);
   writeFileSync(temporary, `${JSON.stringify(report)}\n`);
   renameSync(temporary, path);
+}
+
+/** Where process `pid` writes its next report before renaming it to `path`. */
+export function readyFileTemporary(path: string, pid: number): string {
+  return `${path}.${pid}.tmp`;
 }
 
 /**

@@ -16,6 +16,7 @@ import { existsSync, readFileSync, rmSync } from 'fs';
 import { Socket, createServer } from 'net';
 import { Readable } from 'stream';
 import { createInterface } from 'readline';
+import { readyFileTemporary } from './contract';
 
 /** Between SIGTERM (a graceful shutdown) and SIGKILL. */
 const GRACE_MS = 3_000;
@@ -92,7 +93,11 @@ async function stopAll(wards: Ward[]): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   for (const ward of alive) if (isAlive(ward)) signal(ward, 'SIGKILL');
-  for (const ward of wards) if (ward.readyFile) rmSync(ward.readyFile, { force: true });
+  for (const { readyFile, pid } of wards) {
+    if (!readyFile) continue;
+    rmSync(readyFile, { force: true });
+    rmSync(readyFileTemporary(readyFile, pid), { force: true });
+  }
 }
 
 function wardOf(pid: number, readyFile?: string): Ward | undefined {

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { LIFELINE_ENV, READY_FILE_ENV, ReadyReport } from './contract';
+import { LIFELINE_ENV, READY_FILE_ENV, ReadyReport, readyFileTemporary } from './contract';
 import { guardianLink } from './guardian-link';
 
 /**
@@ -308,7 +308,13 @@ export class LaunchedProcess {
         this.exit = status;
         running.delete(this);
         if (child.pid !== undefined) guardianLink.remove(child.pid);
-        if (this.readyFile) rmSync(this.readyFile, { force: true });
+        if (this.readyFile) {
+          // A process killed between writing its report and renaming it leaves the temporary file.
+          rmSync(this.readyFile, { force: true });
+          if (child.pid !== undefined) {
+            rmSync(readyFileTemporary(this.readyFile, child.pid), { force: true });
+          }
+        }
         resolve(status);
       };
       // 'close' comes once its output is all read; 'exit' alone would lose the
