@@ -1,4 +1,5 @@
 import { Socket, connect } from 'net';
+import { ConnectionOptions, connect as connectTls } from 'tls';
 import { DEADLINE_MS } from './deadline';
 
 /**
@@ -69,6 +70,21 @@ export class BareJsonClient {
   static connect(port: number, host = '127.0.0.1'): Promise<BareJsonClient> {
     return new Promise((resolve, reject) => {
       const socket = connect(port, host, () => {
+        socket.off('error', reject);
+        resolve(new BareJsonClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** The same over TLS (`ncat --ssl`): resolves once the handshake is done. */
+  static connectTls(
+    port: number,
+    tls: ConnectionOptions,
+    host = '127.0.0.1',
+  ): Promise<BareJsonClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connectTls({ ...tls, port, host }, () => {
         socket.off('error', reject);
         resolve(new BareJsonClient(socket));
       });

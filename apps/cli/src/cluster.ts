@@ -6,12 +6,33 @@ import {
   watchLifeline,
   writeReadyFile,
 } from '@p2p-pubsub/launcher';
-import { join } from 'path';
+import { existsSync } from 'fs';
+import { join, resolve } from 'path';
 
 export interface ClusterOptions {
   indexerPort: number;
   peerPorts: number[];
   host: string;
+  /** Security on, with the files `pubsub certs init` wrote there. */
+  tlsDir?: string;
+}
+
+/** A process's security settings from a `certs init` directory: its certificate, the CA, the permissions. */
+function securityArgs(tlsDir: string | undefined, certificate: string): string[] {
+  if (tlsDir === undefined) return [];
+  const dir = resolve(tlsDir);
+  const permissions = join(dir, 'permissions.json');
+  return [
+    '--security',
+    'on',
+    '--tls-ca',
+    join(dir, 'ca.crt'),
+    '--tls-cert',
+    join(dir, `${certificate}.crt`),
+    '--tls-key',
+    join(dir, `${certificate}.key`),
+    ...(existsSync(permissions) ? ['--permissions-file', permissions] : []),
+  ];
 }
 
 /** Where the build puts the indexer and peer entry points, next to this CLI's. */
@@ -29,7 +50,8 @@ function entry(app: 'indexer' | 'peer'): string {
  * then the indexer; a second Ctrl-C kills them at once. One process dying
  * takes the cluster down rather than leaving it half up. If this process
  * itself dies, each child sees its lifeline close and shuts down, and the
- * guardian stops any that cannot (see @p2p-pubsub/launcher).
+ * guardian stops any that cannot (see @p2p-pubsub/launcher). With --tls-dir,
+ * SIGHUP is passed on to each (certificates and permissions are reloaded).
  */
 export async function runCluster(options: ClusterOptions): Promise<number> {
   const group = new ProcessGroup();
@@ -61,10 +83,17 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   watchLifeline(process.env[LIFELINE_ENV], stopRequested);
+  if (options.tlsDir !== undefined) {
+    process.on('SIGHUP', () => group.processes.forEach((member) => member.signal('SIGHUP')));
+  }
 
   try {
     const indexer = await Promise.race([
-      launch('indexer', 'indexer', ['--port', String(options.indexerPort)]).start(),
+      launch('indexer', 'indexer', [
+        '--port',
+        String(options.indexerPort),
+        ...securityArgs(options.tlsDir, 'indexer'),
+      ]).start(),
       stopping,
     ]);
     if (!indexer) return stopAll(group, isPeer);
@@ -77,6 +106,7 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
           options.host,
           '--indexer-port',
           String(indexer.port),
+          ...securityArgs(options.tlsDir, `peer-${port}`),
         ]),
       );
     }

@@ -1,8 +1,14 @@
 import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
-import { OpsSettings, SettingSource, loadConfig, opsSettingSources } from '@p2p-pubsub/server';
+import {
+  SecuritySettings,
+  SettingSource,
+  loadConfig,
+  opsSettingSources,
+  securitySources,
+} from '@p2p-pubsub/server';
 
-export class IndexerConfig extends OpsSettings {
+export class IndexerConfig extends SecuritySettings {
   @IsString()
   @Length(1, 255)
   host: string = '127.0.0.1';
@@ -29,6 +35,7 @@ const sources: Record<keyof IndexerConfig, SettingSource> = {
   port: { env: 'PORT', flags: ['port'] },
   peerLeaseMs: { env: 'PEER_LEASE_MS', flags: ['peer-lease-ms'] },
   maxMessageBytes: { env: 'MAX_MESSAGE_BYTES', flags: ['max-message-bytes'] },
+  ...securitySources,
 };
 
 export function loadIndexerConfig(argv?: string[], env?: NodeJS.ProcessEnv): IndexerConfig {

@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ServiceModule } from '@p2p-pubsub/server';
+import { Security, SecurityModule, ServiceModule } from '@p2p-pubsub/server';
 import { IndexerConfig } from './indexer.config';
 import { IndexerOpsModule } from './ops/indexer-ops.module';
 import { RegistryModule } from './registry/registry.module';
@@ -7,10 +7,10 @@ import { RegistryModule } from './registry/registry.module';
 @Global()
 @Module({})
 export class IndexerModule {
-  static forRoot(config: IndexerConfig): DynamicModule {
+  static forRoot(config: IndexerConfig, security: Security): DynamicModule {
     return {
       module: IndexerModule,
-      imports: [ServiceModule, RegistryModule, IndexerOpsModule],
+      imports: [ServiceModule, SecurityModule.forRoot(security), RegistryModule, IndexerOpsModule],
       providers: [{ provide: IndexerConfig, useValue: config }],
       exports: [IndexerConfig],
     };

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { PeerBareCommands } from '@p2p-pubsub/protocol';
-import { runMain, startService } from '@p2p-pubsub/server';
+import { Security, runMain, startService } from '@p2p-pubsub/server';
 import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { IndexerLink } from './links/indexer-link';
 import { loadPeerConfig } from './peer.config';
@@ -9,7 +9,8 @@ import { PeerModule } from './peer.module';
 
 runMain(async () => {
   const config = loadPeerConfig();
-  const { app, port, opsPort } = await startService(PeerModule.forRoot(config), {
+  const security = Security.load(config, 'peer');
+  const { app, port, opsPort } = await startService(PeerModule.forRoot(config, security), {
     role: 'peer',
     host: config.host,
     port: config.port,
@@ -18,6 +19,7 @@ runMain(async () => {
     bareCommands: PeerBareCommands,
     settings: config,
     readyWhen: ['registered'],
+    security,
   });
   // Registration needs the bound port, which is only known now.
   app.get(PeerIdentity).port = port;

@@ -1,6 +1,12 @@
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
-import { OpsSettings, SettingSource, loadConfig, opsSettingSources } from '@p2p-pubsub/server';
+import {
+  SecuritySettings,
+  SettingSource,
+  loadConfig,
+  opsSettingSources,
+  securitySources,
+} from '@p2p-pubsub/server';
 
 /**
  * When an acknowledged message reaches stable storage. Every publish is
@@ -13,7 +19,7 @@ export type FsyncPolicy = (typeof FsyncPolicies)[number];
 const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export class PeerConfig extends OpsSettings {
+export class PeerConfig extends SecuritySettings {
   /** Bind address. */
   @IsString()
   @Length(1, 255)
@@ -120,6 +126,7 @@ const sources: Record<Exclude<keyof PeerConfig, 'publicHost'>, SettingSource> = 
   retentionMessages: { env: 'RETENTION_MESSAGES', flags: ['retention-messages'] },
   retentionBytes: { env: 'RETENTION_BYTES', flags: ['retention-bytes'] },
   retentionMs: { env: 'RETENTION_MS', flags: ['retention-ms'] },
+  ...securitySources,
 };
 
 export function loadPeerConfig(argv?: string[], env?: NodeJS.ProcessEnv): PeerConfig {

@@ -1,5 +1,5 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ServiceModule } from '@p2p-pubsub/server';
+import { Security, SecurityModule, ServiceModule } from '@p2p-pubsub/server';
 import { ConsumersModule } from './consumers/consumers.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { LinksModule } from './links/links.module';
@@ -14,11 +14,12 @@ import { TopicsModule } from './topics/topics.module';
 @Global()
 @Module({})
 export class PeerModule {
-  static forRoot(config: PeerConfig): DynamicModule {
+  static forRoot(config: PeerConfig, security: Security): DynamicModule {
     return {
       module: PeerModule,
       imports: [
         ServiceModule,
+        SecurityModule.forRoot(security),
         LogModule,
         LinksModule,
         TopicsModule,
@@ -29,7 +30,7 @@ export class PeerModule {
       ],
       providers: [
         { provide: PeerConfig, useValue: config },
-        { provide: PeerIdentity, useValue: new PeerIdentity(config.publicHost) },
+        { provide: PeerIdentity, useValue: PeerIdentity.of(config, security) },
         TopicStats,
       ],
       exports: [PeerConfig, PeerIdentity, TopicStats],

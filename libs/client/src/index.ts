@@ -5,3 +5,4 @@ export * from './peer-client';
 export * from './indexer-client';
 export { ErrorCodes, PubSubError, isUnsent } from '@p2p-pubsub/protocol';
 export type * from '@p2p-pubsub/protocol';
+export * from './tls';

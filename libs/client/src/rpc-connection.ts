@@ -1,4 +1,4 @@
-import { Socket, connect as connectTcp } from 'net';
+import { Socket, connect as connectTcp, isIP } from 'net';
 import { ConnectionOptions as TlsOptions, connect as connectTls } from 'tls';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -29,11 +29,20 @@ export interface ConnectionOptions {
    * the transport notes); requests past this budget wait their turn instead.
    */
   maxInFlightBytes?: number;
-  /** Connect with TLS (server name, CA, client certificate) instead of plain TCP. */
-  tls?: TlsOptions;
+  /**
+   * Connect with TLS (CA, client certificate, checkServerIdentity) instead
+   * of plain TCP; see tlsFromFiles. A function is called at each connect,
+   * so certificates reloaded meanwhile apply to the next connection.
+   */
+  tls?: TlsOptions | (() => TlsOptions);
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+
+/** SNI carries host names only; an IP address is not sent (Node warns about one). */
+function serverName(host: string): string | undefined {
+  return isIP(host) ? undefined : host;
+}
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 
 /** What a stream's consumer is told, in order: values, then an error or the end. */
@@ -82,9 +91,16 @@ export class RpcConnection {
 
   /**
    * Sends one request and resolves with its reply. `weightBytes` is the
-   * request's rough size, counted against the in-flight budget.
+   * request's rough size, counted against the in-flight budget; `metadata`
+   * travels beside the payload (Nest's packet metadata, read from the RPC
+   * context on the server).
    */
-  async request<T>(pattern: string, data: unknown, weightBytes = 0): Promise<T> {
+  async request<T>(
+    pattern: string,
+    data: unknown,
+    weightBytes = 0,
+    metadata?: Record<string, unknown>,
+  ): Promise<T> {
     if (weightBytes > 0) await this.acquire(weightBytes);
     try {
       return await new Promise<T>((resolve, reject) => {
@@ -115,7 +131,7 @@ export class RpcConnection {
           },
           onFailure: (error) => finish(error),
         });
-        this.send(id, pattern, data);
+        this.send(id, pattern, data, metadata);
       });
     } finally {
       if (weightBytes > 0) this.release(weightBytes);
@@ -194,8 +210,15 @@ export class RpcConnection {
     });
   }
 
-  private send(id: number, pattern: string, data: unknown): void {
-    const frame = encodeFrame({ pattern, data, id });
+  private send(
+    id: number,
+    pattern: string,
+    data: unknown,
+    metadata?: Record<string, unknown>,
+  ): void {
+    const frame = encodeFrame(
+      metadata === undefined ? { pattern, data, id } : { pattern, data, id, metadata },
+    );
     const write = (socket: Socket) => {
       const pending = this.pending.get(id);
       if (!pending) return;
@@ -217,9 +240,12 @@ export class RpcConnection {
 
   private connect(): Promise<Socket> {
     this.connecting ??= new Promise<Socket>((resolve, reject) => {
-      const { host, port, tls } = this.options;
+      const { host, port } = this.options;
+      const tls = typeof this.options.tls === 'function' ? this.options.tls() : this.options.tls;
       const socket = tls
-        ? connectTls({ ...tls, host, port, servername: tls.servername ?? host }, () => ready())
+        ? connectTls({ ...tls, host, port, servername: tls.servername ?? serverName(host) }, () =>
+            ready(),
+          )
         : connectTcp({ host, port }, () => ready());
       const ready = () => {
         clearTimeout(timer);

@@ -148,3 +148,15 @@ export class UnknownPeerError extends PubSubError {
     super(ErrorCodes.UnknownPeer, `Peer ${peerId} is not registered`);
   }
 }
+
+export class UnauthenticatedError extends PubSubError {
+  constructor(reason: string) {
+    super(ErrorCodes.Unauthenticated, `Not authenticated: ${reason}`);
+  }
+}
+
+export class ForbiddenError extends PubSubError {
+  constructor(message: string) {
+    super(ErrorCodes.Forbidden, message);
+  }
+}

@@ -4,3 +4,4 @@ export * from './results';
 export * from './limits';
 export * from './bare-commands';
 export * from './fields';
+export * from './identity';

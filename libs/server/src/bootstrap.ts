@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo, Server } from 'net';
+import type { Server as TlsServer } from 'tls';
 import { ReadyReport, watchLifeline } from '@p2p-pubsub/launcher';
 import { BareCommandTable } from '@p2p-pubsub/protocol';
 import { ConfigError } from './config';
@@ -14,6 +15,7 @@ import { ServerMetrics } from './ops/server-metrics';
 import { ServiceLogger } from './ops/service-logger';
 import { createServerSocketClass } from './server-socket';
 import { TcpServer } from './tcp-server';
+import { Security } from './security';
 
 export interface ServiceOptions {
   /** `indexer` or `peer`: with the id, on every log line. */
@@ -29,6 +31,8 @@ export interface ServiceOptions {
   settings: OpsSettings;
   /** Facts the app reports later that readiness waits for besides listening (a peer: `registered`). */
   readyWhen?: Array<keyof ReadyReport>;
+  /** TLS and who may connect; the module must import SecurityModule.forRoot with the same one. */
+  security: Security;
 }
 
 export interface RunningService {
@@ -79,7 +83,8 @@ export async function startService(
   const strategy = new TcpServer({
     host: options.host,
     port: options.port,
-    socketClass: createServerSocketClass(options.limits, options.bareCommands),
+    socketClass: createServerSocketClass(options.limits, options.bareCommands, options.security),
+    tlsOptions: options.security.serverTlsOptions(),
   });
   const root: DynamicModule = {
     module: ServiceRootModule,
@@ -109,6 +114,7 @@ export async function startService(
   app.get(InFlightRequests).attach(server);
   const port = (server.address() as AddressInfo).port;
   logger.identify(`${publicHost}:${port}`);
+  if (options.security.enabled) options.security.attach(server as TlsServer);
 
   let boundOpsPort: number | undefined;
   if (opsPort !== undefined) {

@@ -8,3 +8,4 @@ export * from './service.module';
 export * from './tcp-server';
 export * from './validation.pipe';
 export * from './ops';
+export * from './security';

@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { TcpSocket } from '@nestjs/microservices';
 import type { Socket } from 'net';
+import type { TLSSocket } from 'tls';
 import { BareCommandTable } from '@p2p-pubsub/protocol';
 import { FrameDecoder, ReplyPacket, TickCork, WireLimits, encodeFrame } from '@p2p-pubsub/wire';
 import { BareJsonSession } from './bare-json-session';
 import { isJsonWhitespace } from './json-text-scanner';
+import type { Authentication, Security } from './security';
 
 const isDigit = (byte: number) => byte >= 0x30 && byte <= 0x39;
 
@@ -25,6 +27,10 @@ const logger = new Logger('TcpServer');
  * passes it none of its framing options, so the limits are baked into the
  * class here. Replies written in one tick leave in one write (TickCork), and
  * Nagle is off: requests and replies are small and latency-bound.
+ *
+ * With security on, the socket is a TLS socket whose handshake has just
+ * completed: who it is (`authentication`, which the guards read) is decided
+ * here once, and the connection must send its first request in time.
  */
 export class ServerSocket extends TcpSocket {
   private mode: 'undecided' | 'framed' | 'bare' = 'undecided';
@@ -33,13 +39,20 @@ export class ServerSocket extends TcpSocket {
   private readonly cork: TickCork;
   private incompleteTimer?: NodeJS.Timeout;
   private backpressured = false;
+  /** With security on: the connection's principal, or why it has none. */
+  readonly authentication?: Authentication;
 
   constructor(
     socket: Socket,
     private readonly limits: WireLimits,
     private readonly bareCommands: BareCommandTable,
+    security?: Security,
   ) {
     super(socket);
+    if (security?.enabled) {
+      this.authentication = security.authenticate(socket as TLSSocket);
+      this.awaitFirstRequest(security);
+    }
     this.decoder = new FrameDecoder(limits.maxFrameChars);
     socket.setNoDelay(true);
     this.cork = new TickCork(socket);
@@ -130,6 +143,19 @@ export class ServerSocket extends TcpSocket {
     this.refreshIncompleteTimer();
   }
 
+  /** A connection that authenticates and then sits idle holds a socket and a TLS session for nothing. */
+  private awaitFirstRequest(security: Security): void {
+    const timeoutMs = security.settings.connectTimeoutMs;
+    const timer = setTimeout(
+      () => security.cut(this.netSocket, `no request within ${timeoutMs} ms of the TLS handshake`),
+      timeoutMs,
+    );
+    timer.unref();
+    // Both wires hand a request to Nest as a 'message' event on the socket.
+    this.netSocket.once('message', () => clearTimeout(timer));
+    this.netSocket.once('close', () => clearTimeout(timer));
+  }
+
   private pauseUntilDrained(): void {
     if (this.backpressured) return;
     this.backpressured = true;
@@ -165,10 +191,11 @@ export class ServerSocket extends TcpSocket {
 export function createServerSocketClass(
   limits: WireLimits,
   bareCommands: BareCommandTable,
+  security?: Security,
 ): new (socket: Socket) => ServerSocket {
   return class extends ServerSocket {
     constructor(socket: Socket) {
-      super(socket, limits, bareCommands);
+      super(socket, limits, bareCommands, security);
     }
   };
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { IndexerClient, RpcConnection } from '@p2p-pubsub/client';
+import { IndexerClient, RpcConnection, expectServer } from '@p2p-pubsub/client';
+import { Security } from '@p2p-pubsub/server';
 import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { LogModule } from '../log/log.module';
 import { PeerConfig } from '../peer.config';
@@ -10,6 +11,9 @@ import { PeerLinks } from './peer-links';
 /**
  * Connections out of this peer: to the indexer and to other peers. The
  * clients themselves are providers, so unit tests substitute fakes for them.
+ * With security on they speak TLS with this peer's certificate, and each
+ * checks who answers: the indexer must hold an indexer's certificate for
+ * its host name, another peer the certificate of the very peer id dialled.
  */
 @Module({
   imports: [LogModule],
@@ -18,26 +22,28 @@ import { PeerLinks } from './peer-links';
     PeerLinks,
     {
       provide: INDEXER_CLIENT,
-      inject: [PeerConfig],
-      useFactory: (config: PeerConfig) =>
+      inject: [PeerConfig, Security],
+      useFactory: (config: PeerConfig, security: Security) =>
         new IndexerClient({
           host: config.indexerHost,
           port: config.indexerPort,
           requestTimeoutMs: config.requestTimeoutMs,
           limits: wireLimitsFor(config.maxMessageBytes),
+          tls: security.outgoingTls(expectServer('indexer')),
         }),
     },
     {
       provide: PEER_CONNECTION_FACTORY,
-      inject: [PeerConfig],
+      inject: [PeerConfig, Security],
       useFactory:
-        (config: PeerConfig): PeerConnectionFactory =>
+        (config: PeerConfig, security: Security): PeerConnectionFactory =>
         (host, port) =>
           new RpcConnection({
             host,
             port,
             requestTimeoutMs: config.requestTimeoutMs,
             limits: wireLimitsFor(config.maxMessageBytes),
+            tls: security.outgoingTls(expectServer('peer', `${host}:${port}`)),
           }),
     },
   ],

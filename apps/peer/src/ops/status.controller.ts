@@ -3,6 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import { PeerPatterns } from '@p2p-pubsub/protocol';
 import type { ConsumerListResult } from '@p2p-pubsub/protocol';
 import { ListConsumersDto } from '@p2p-pubsub/protocol/dto';
+import { UserAccess } from '@p2p-pubsub/server';
 import { PeerIdentity } from '../peer-identity';
 import { PeerPositions } from './peer-positions';
 
@@ -14,6 +15,7 @@ export class StatusController {
   ) {}
 
   @MessagePattern(PeerPatterns.ListConsumers)
+  @UserAccess('read')
   listConsumers(@Payload() dto: ListConsumersDto): ConsumerListResult {
     const consumers = this.positions.consumerPositions(dto.topic);
     const subscribers = this.positions

@@ -1,7 +1,9 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { PeerPatterns } from '@p2p-pubsub/protocol';
+import type { Principal } from '@p2p-pubsub/protocol';
 import { EmptyDto, PublishDto, TopicDto } from '@p2p-pubsub/protocol/dto';
+import { Caller, UserAccess } from '@p2p-pubsub/server';
 import { TopicsService } from './topics.service';
 
 @Controller()
@@ -9,21 +11,25 @@ export class TopicsController {
   constructor(private readonly topics: TopicsService) {}
 
   @MessagePattern(PeerPatterns.CreateTopic)
-  create(@Payload() dto: TopicDto) {
-    return this.topics.create(dto.topic);
+  @UserAccess('create')
+  create(@Payload() dto: TopicDto, @Caller() caller?: Principal) {
+    return this.topics.create(dto.topic, caller);
   }
 
   @MessagePattern(PeerPatterns.Publish)
-  publish(@Payload() dto: PublishDto) {
-    return this.topics.publish(dto.topic, dto.message);
+  @UserAccess('publish')
+  publish(@Payload() dto: PublishDto, @Caller() caller?: Principal) {
+    return this.topics.publish(dto.topic, dto.message, caller);
   }
 
   @MessagePattern(PeerPatterns.DeleteTopic)
-  delete(@Payload() dto: TopicDto) {
-    return this.topics.delete(dto.topic);
+  @UserAccess('delete')
+  delete(@Payload() dto: TopicDto, @Caller() caller?: Principal) {
+    return this.topics.delete(dto.topic, caller);
   }
 
   @MessagePattern(PeerPatterns.ListTopics)
+  @UserAccess('read')
   list(@Payload() _dto: EmptyDto) {
     return this.topics.list();
   }

@@ -2,9 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Backoff, sleep } from '@p2p-pubsub/client';
 import {
   ErrorCodes,
+  ForbiddenError,
+  ON_BEHALF_OF,
   PayloadTooLargeError,
   PeerPatterns,
   PeerTopicsResult,
+  Principal,
   PubSubError,
   isUnsent,
   PublishResult,
@@ -12,6 +15,7 @@ import {
   TopicNotFoundError,
   TopicResult,
 } from '@p2p-pubsub/protocol';
+import { Security } from '@p2p-pubsub/server';
 import { DeliveryService } from '../delivery/delivery.service';
 import { IndexerLink } from '../links/indexer-link';
 import { PeerLinks } from '../links/peer-links';
@@ -21,9 +25,13 @@ import { PeerConfig } from '../peer.config';
 import { PeerIdentity } from '../peer-identity';
 import { SubscriptionsService } from '../subscriptions/subscriptions.service';
 
+/** The per-topic journal that remembers who created a hosted topic (security on). */
+const CREATOR_JOURNAL = 'creator';
+
 /**
  * Hosting: creating, publishing to and deleting topics. A request for a
- * topic hosted elsewhere is forwarded to its host, found through the indexer.
+ * topic hosted elsewhere is forwarded to its host, found through the indexer,
+ * naming the caller (with security on) so the host can check it again.
  */
 @Injectable()
 export class TopicsService {
@@ -38,9 +46,11 @@ export class TopicsService {
     private readonly delivery: DeliveryService,
     private readonly subscriptions: SubscriptionsService,
     private readonly stats: TopicStats,
+    private readonly security: Security,
   ) {}
 
-  async create(topic: string): Promise<TopicResult> {
+  /** `caller` is the principal making the request; undefined with security off. */
+  async create(topic: string, caller?: Principal): Promise<TopicResult> {
     if (this.store.get(topic)?.role === 'hosted') {
       throw new TopicExistsError(topic, this.identity.peerId);
     }
@@ -48,11 +58,12 @@ export class TopicsService {
     // A replica left from a host that vanished without telling us is stale.
     await this.subscriptions.topicDeleted(topic);
     this.store.open(topic, 'hosted');
-    this.logger.log(`topic '${topic}' created`);
+    if (caller) this.store.journal<string>(topic, CREATOR_JOURNAL).set('creator', caller.id);
+    this.logger.log(`topic '${topic}' created${caller ? ` by ${caller.id}` : ''}`);
     return { status: 'success', message: `Topic '${topic}' created`, topic };
   }
 
-  async publish(topic: string, message: string): Promise<PublishResult> {
+  async publish(topic: string, message: string, caller?: Principal): Promise<PublishResult> {
     const sizeBytes = Buffer.byteLength(message, 'utf8');
     if (sizeBytes > this.config.maxMessageBytes) {
       throw new PayloadTooLargeError(sizeBytes, this.config.maxMessageBytes);
@@ -69,13 +80,14 @@ export class TopicsService {
         offset,
       };
     }
-    return this.forwardToHost(topic, PeerPatterns.Publish, { topic, message }, sizeBytes);
+    return this.forwardToHost(topic, PeerPatterns.Publish, { topic, message }, sizeBytes, caller);
   }
 
-  async delete(topic: string): Promise<TopicResult> {
+  async delete(topic: string, caller?: Principal): Promise<TopicResult> {
     if (this.store.get(topic)?.role !== 'hosted') {
-      return this.forwardToHost(topic, PeerPatterns.DeleteTopic, { topic }, 0);
+      return this.forwardToHost(topic, PeerPatterns.DeleteTopic, { topic }, 0, caller);
     }
+    if (caller) this.mayDelete(topic, caller);
     try {
       await this.indexer.release(topic);
     } catch (error) {
@@ -89,6 +101,20 @@ export class TopicsService {
     await this.store.drop(topic);
     this.logger.log(`topic '${topic}' deleted`);
     return { status: 'success', message: `Topic '${topic}' deleted`, topic };
+  }
+
+  /**
+   * With security on, a topic is deleted only by the principal that created
+   * it or an admin. A topic created with security off has no creator: only
+   * an admin may delete it.
+   */
+  private mayDelete(topic: string, caller: Principal): void {
+    if (this.security.permissions.isAdmin(caller.id)) return;
+    const creator = this.store.journal<string>(topic, CREATOR_JOURNAL).get('creator');
+    if (creator === caller.id) return;
+    throw new ForbiddenError(
+      `${caller.id} may not delete topic '${topic}': only its creator (${creator ?? 'unknown'}) or an admin may`,
+    );
   }
 
   list(): PeerTopicsResult {
@@ -118,14 +144,18 @@ export class TopicsService {
     pattern: string,
     data: object,
     weight: number,
+    caller: Principal | undefined,
   ): Promise<T> {
+    const metadata = caller ? { [ON_BEHALF_OF]: caller.id } : undefined;
     const deadline = Date.now() + this.config.requestTimeoutMs;
     const retry = new Backoff({ initialMs: 50, maxMs: 500 });
     let host = await this.indexer.lookup(topic);
     for (let attempt = 0; ; attempt++) {
       if (host.peerId === this.identity.peerId) throw new TopicNotFoundError(topic);
       try {
-        return await this.links.to(host.host, host.port).request<T>(pattern, data, weight);
+        return await this.links
+          .to(host.host, host.port)
+          .request<T>(pattern, data, weight, metadata);
       } catch (error) {
         if (!(error instanceof PubSubError)) throw error;
         const restarting = isUnsent(error);

@@ -1,3 +1,5 @@
+import type { ConnectionOptions } from 'tls';
+import type { PrincipalRole } from '@p2p-pubsub/protocol';
 import type { IndexerClient } from '../indexer-client';
 import type { PeerClient } from '../peer-client';
 
@@ -39,6 +41,8 @@ export interface CliContext {
   peer(options?: { requestTimeoutMs?: number }): PeerClient;
   /** A client for --indexer (PUBSUB_INDEXER, localhost:6000), opened on first use. */
   indexer(): IndexerClient;
+  /** TLS options from --ca/--cert/--key (PUBSUB_TLS_*) for a server of `role`; undefined without --ca. */
+  tls(role: PrincipalRole): ConnectionOptions | undefined;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

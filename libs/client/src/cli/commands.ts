@@ -190,6 +190,7 @@ subscribers' lag is still reported by their host.`,
     const result = await collectStatus(context.indexer(), {
       timeoutMs: integerOption(context, 'timeout-ms') ?? 2_000,
       connectHost: context.options['connect-host'] as string | undefined,
+      peerTls: context.tls('peer'),
     });
     context.stdout.write(
       context.options.json ? `${JSON.stringify(result, null, 2)}\n` : formatStatus(result),

@@ -3,6 +3,7 @@ import { PubSubError } from '@p2p-pubsub/protocol';
 import { parseAddress } from '../address';
 import { IndexerClient } from '../indexer-client';
 import { PeerClient } from '../peer-client';
+import { tlsFromFiles } from '../tls';
 import { CliCommand, CliContext, CliOption, UsageError } from './cli-command';
 
 const GLOBAL_OPTIONS: Record<string, CliOption> = {
@@ -16,6 +17,17 @@ const GLOBAL_OPTIONS: Record<string, CliOption> = {
     valueName: 'host:port',
     description: 'the indexer (default $PUBSUB_INDEXER, else localhost:6000)',
   },
+  ca: {
+    type: 'string',
+    valueName: 'file',
+    description: 'with security on: the cluster CA; connect with TLS (default $PUBSUB_TLS_CA)',
+  },
+  cert: {
+    type: 'string',
+    valueName: 'file',
+    description: 'your certificate (default $PUBSUB_TLS_CERT)',
+  },
+  key: { type: 'string', valueName: 'file', description: 'its key (default $PUBSUB_TLS_KEY)' },
   help: { type: 'boolean', short: 'h', description: 'help for the command' },
 };
 
@@ -99,20 +111,45 @@ async function runCommand(
       throw new UsageError(`${source}: ${(error as Error).message}`, command);
     }
   };
+  const file = (name: 'ca' | 'cert' | 'key', variable: string) =>
+    (parsed.values[name] as string | undefined) ?? (io.env[variable] || undefined);
+  const tls: CliContext['tls'] = (role) => {
+    const files = {
+      ca: file('ca', 'PUBSUB_TLS_CA'),
+      cert: file('cert', 'PUBSUB_TLS_CERT'),
+      key: file('key', 'PUBSUB_TLS_KEY'),
+    };
+    if (files.ca === undefined) {
+      if (files.cert !== undefined || files.key !== undefined) {
+        throw new UsageError('--cert and --key need --ca (the cluster CA) too', command);
+      }
+      return undefined;
+    }
+    try {
+      return tlsFromFiles({ ...files, ca: files.ca }, role);
+    } catch (error) {
+      throw new UsageError(`TLS files: ${(error as Error).message}`, command);
+    }
+  };
   const context: CliContext = {
     command,
     args,
     options: parsed.values as CliContext['options'],
+    tls,
     peer: (clientOptions = {}) => {
       const client = new PeerClient({
         ...address('peer', 'PUBSUB_PEER', 'localhost:5555'),
+        tls: tls('peer'),
         ...clientOptions,
       });
       opened.push(client);
       return client;
     },
     indexer: () => {
-      const client = new IndexerClient(address('indexer', 'PUBSUB_INDEXER', 'localhost:6000'));
+      const client = new IndexerClient({
+        ...address('indexer', 'PUBSUB_INDEXER', 'localhost:6000'),
+        tls: tls('indexer'),
+      });
       opened.push(client);
       return client;
     },

@@ -1,4 +1,5 @@
 import { request } from 'http';
+import type { ConnectionOptions } from 'tls';
 import type { ConsumerListResult, PeerListResult, PeerTopicsResult } from '@p2p-pubsub/protocol';
 import type { IndexerClient } from '../indexer-client';
 import { PeerClient } from '../peer-client';
@@ -54,6 +55,8 @@ export interface StatusOptions {
   timeoutMs: number;
   /** Reach every peer at this address rather than the one it registered (compose, from the host). */
   connectHost?: string;
+  /** TLS options for the peers, with security on. */
+  peerTls?: ConnectionOptions;
 }
 
 interface PeerReplies {
@@ -130,7 +133,12 @@ async function askPeer(
   options: StatusOptions,
 ): Promise<PeerReplies> {
   const host = options.connectHost ?? peer.host;
-  const client = new PeerClient({ host, port: peer.port, requestTimeoutMs: options.timeoutMs });
+  const client = new PeerClient({
+    host,
+    port: peer.port,
+    requestTimeoutMs: options.timeoutMs,
+    tls: options.peerTls,
+  });
   try {
     const [topics, consumers, health] = await Promise.all([
       client.listTopics().catch(() => undefined),
