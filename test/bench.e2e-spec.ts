@@ -18,6 +18,8 @@ interface BenchRow {
   throughput?: number;
   operations?: number;
   pairedEcho?: { p50Ms: number; throughput: number };
+  reference?: string;
+  echoId?: string;
   peakRssMiB?: number;
   rssMiB?: number;
   messages?: number;
@@ -50,6 +52,9 @@ const LATENCY_ROWS = [
   'fanout-pubsub',
   'create_topic-x1',
   'subscribe-x1',
+  'publish-host-tls-100B-x1',
+  'publish-host-tls-100B-x128',
+  'fanout-pubsub-tls',
 ];
 const MEMORY_ROWS = ['memory-host', 'memory-subscriber'];
 const README =
@@ -98,6 +103,19 @@ describe('npm run bench -- --quick', () => {
     }
   });
 
+  it('quotes each TLS row against the same workload in plaintext', () => {
+    for (const id of ['publish-host-tls-100B-x1', 'publish-host-tls-100B-x128']) {
+      const row = report.rows.find((candidate) => candidate.id === id);
+      expect(row).toMatchObject({ reference: 'plaintext' });
+      expect(row?.pairedEcho?.throughput).toBeGreaterThan(0);
+    }
+    expect(report.rows.find((row) => row.id === 'fanout-pubsub-tls')).toMatchObject({
+      reference: 'plaintext',
+      echoId: 'fanout-pubsub',
+    });
+    expect(run.stdout).toMatch(/% of plaintext/);
+  });
+
   it('reads the memory of the host and of a subscriber peer after messages passed through', () => {
     for (const id of MEMORY_ROWS) {
       const row = report.rows.find((candidate) => candidate.id === id);
@@ -125,6 +143,7 @@ describe('npm run bench -- --quick', () => {
       'publish-host-100B-x128',
       'publish-forwarded-100B-x1',
       'fanout-pubsub',
+      'publish-host-tls-100B-x128',
       ...MEMORY_ROWS,
     ]) {
       expect(judged).toContain(id);

@@ -1,7 +1,16 @@
+import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { IndexerClient, PeerClient, RpcConnection } from '@p2p-pubsub/client';
+import type { ConnectionOptions } from 'tls';
+import {
+  IndexerClient,
+  PeerClient,
+  RpcConnection,
+  TlsFiles,
+  tlsFromFiles,
+} from '@p2p-pubsub/client';
 import { LaunchOptions, LaunchedProcess, ProcessGroup } from '@p2p-pubsub/launcher';
 
 /** The repository root, from this file's place in dist/apps/bench. */
@@ -11,6 +20,7 @@ const ENTRY = {
   indexer: join(REPOSITORY_ROOT, 'dist/apps/indexer/main.js'),
   peer: join(REPOSITORY_ROOT, 'dist/apps/peer/main.js'),
   echo: join(__dirname, 'echo/echo-server.js'),
+  cli: join(REPOSITORY_ROOT, 'dist/apps/cli/main.js'),
 };
 
 const PEER_COUNT = 4;
@@ -20,6 +30,24 @@ const KEPT_LINES = 40;
 export interface ClusterOptions {
   /** Where the services write CPU profiles (node --cpu-prof), if anywhere. */
   profileDir?: string;
+  /**
+   * Security on (TLS 1.3, certificates from `pubsub certs init`, the bench
+   * as client/dev), and no echo servers: the plaintext cluster beside it is
+   * the reference.
+   */
+  secure?: boolean;
+}
+
+/** A port nothing listens on now: a secured peer's certificate names its port, so it cannot be 0. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
 }
 
 export interface PeerHandle {
@@ -45,6 +73,8 @@ export class BenchCluster {
   tcpServerEchoConnection: RpcConnection;
   private readonly dataRoot = mkdtempSync(join(tmpdir(), 'p2p-bench-'));
   private readonly clients: Array<{ close(): Promise<void> }> = [];
+  /** With `secure`: the certificate files the bench's clients connect with. */
+  private clientFiles?: TlsFiles;
 
   constructor(private readonly options: ClusterOptions) {}
 
@@ -63,50 +93,109 @@ export class BenchCluster {
           ]
         : [];
 
+    const prefix = this.options.secure ? 'tls-' : '';
     // Each is ready once its ready file says so (a peer: registered).
     const launch = (name: string, options: Omit<LaunchOptions, 'name' | 'nodeFlags'>) =>
       this.children.add(
-        new LaunchedProcess({ name, nodeFlags: profile(name), keepLines: KEPT_LINES, ...options }),
+        new LaunchedProcess({
+          name: prefix + name,
+          nodeFlags: profile(prefix + name),
+          keepLines: KEPT_LINES,
+          ...options,
+        }),
       );
-    this.echo = launch('echo', { script: ENTRY.echo });
-    this.tcpServerEcho = launch('echo-tcpserver', { script: ENTRY.echo, args: ['--tcp-server'] });
-    this.indexer = launch('indexer', { script: ENTRY.indexer, args: ['--port', '0'] });
-    await Promise.all([this.echo.start(), this.tcpServerEcho.start(), this.indexer.start()]);
+    const peerPorts = this.options.secure
+      ? await Promise.all(Array.from({ length: PEER_COUNT }, () => freePort()))
+      : Array.from({ length: PEER_COUNT }, () => 0);
+    const security = this.options.secure ? this.makeCertificates(peerPorts) : () => [];
+    this.indexer = launch('indexer', {
+      script: ENTRY.indexer,
+      args: ['--port', '0', ...security('indexer')],
+    });
+    if (this.options.secure) {
+      await this.indexer.start();
+    } else {
+      this.echo = launch('echo', { script: ENTRY.echo });
+      this.tcpServerEcho = launch('echo-tcpserver', { script: ENTRY.echo, args: ['--tcp-server'] });
+      await Promise.all([this.echo.start(), this.tcpServerEcho.start(), this.indexer.start()]);
+    }
 
-    const peers = Array.from({ length: PEER_COUNT }, (_, i) => {
+    const peers = peerPorts.map((port, i) => {
       const name = `peer${i + 1}`;
       return launch(name, {
         script: ENTRY.peer,
         args: [
           '--port',
-          '0',
+          String(port),
           '--indexer-port',
           String(this.indexer.port),
           '--data-dir',
           join(this.dataRoot, name),
+          ...security(`peer-${port}`),
         ],
       });
     });
     await Promise.all(peers.map((peer) => peer.start()));
 
-    this.echoConnection = this.track(
-      new RpcConnection({ host: '127.0.0.1', port: this.echo.port }),
-    );
-    this.tcpServerEchoConnection = this.track(
-      new RpcConnection({ host: '127.0.0.1', port: this.tcpServerEcho.port }),
-    );
+    if (!this.options.secure) {
+      this.echoConnection = this.track(
+        new RpcConnection({ host: '127.0.0.1', port: this.echo.port }),
+      );
+      this.tcpServerEchoConnection = this.track(
+        new RpcConnection({ host: '127.0.0.1', port: this.tcpServerEcho.port }),
+      );
+    }
     this.indexerClient = this.track(
-      new IndexerClient({ host: '127.0.0.1', port: this.indexer.port }),
+      new IndexerClient({
+        host: '127.0.0.1',
+        port: this.indexer.port,
+        tls: this.clientTls('indexer'),
+      }),
     );
-    this.peers = peers.map((process) => ({
-      process,
-      client: this.track(new PeerClient({ host: '127.0.0.1', port: process.port })),
-    }));
+    this.peers = peers.map((process) => ({ process, client: this.connect({ process }) }));
   }
 
   /** A further client of its own (its own socket) to a peer. */
-  connect(peer: PeerHandle): PeerClient {
-    return this.track(new PeerClient({ host: '127.0.0.1', port: peer.process.port }));
+  connect(peer: Pick<PeerHandle, 'process'>): PeerClient {
+    return this.track(
+      new PeerClient({ host: '127.0.0.1', port: peer.process.port, tls: this.clientTls('peer') }),
+    );
+  }
+
+  private clientTls(server: 'peer' | 'indexer'): ConnectionOptions | undefined {
+    return this.clientFiles && tlsFromFiles(this.clientFiles, server);
+  }
+
+  /**
+   * `pubsub certs init` into the data directory, for these peer ports; returns
+   * each process's security flags by its certificate's file name.
+   */
+  private makeCertificates(peerPorts: number[]): (certificate: string) => string[] {
+    const dir = join(this.dataRoot, 'certs');
+    execFileSync(process.execPath, [
+      ENTRY.cli,
+      'certs',
+      'init',
+      dir,
+      '--peer-ports',
+      peerPorts.join(','),
+      '--days',
+      '1',
+    ]);
+    const file = (name: string) => join(dir, name);
+    this.clientFiles = { ca: file('ca.crt'), cert: file('client.crt'), key: file('client.key') };
+    return (certificate) => [
+      '--security',
+      'on',
+      '--tls-ca',
+      file('ca.crt'),
+      '--tls-cert',
+      file(`${certificate}.crt`),
+      '--tls-key',
+      file(`${certificate}.key`),
+      '--permissions-file',
+      file('permissions.json'),
+    ];
   }
 
   /** Closes the clients, stops every process (peers before the indexer), removes the data. */

@@ -10,7 +10,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --readme-file F  the same, in another file
   --profile DIR    start every service with node --cpu-prof, profiles written to DIR
   --only LIST      comma-separated workload families (the echo reference always runs):
-                   indexer, publish, pull, fanout, nats, topics, memory
+                   indexer, publish, pull, fanout, nats, topics, tls, memory
   --help           this text
 `;
 
@@ -21,6 +21,7 @@ export const FAMILIES = [
   'fanout',
   'nats',
   'topics',
+  'tls',
   'memory',
 ] as const;
 export type Family = (typeof FAMILIES)[number];

@@ -7,7 +7,7 @@ import { BenchCluster, REPOSITORY_ROOT } from './bench-cluster';
 import { BenchOptions, USAGE, UsageError, parseBenchOptions } from './bench-options';
 import { describeMachine } from './machine';
 import { buildReport, rewriteReadme, textTable } from './report';
-import { Row } from './results';
+import { LatencyRow, Row } from './results';
 import { runEcho } from './workloads/echo.workload';
 import { runFanOut } from './workloads/fan-out.workload';
 import { runIndexer } from './workloads/indexer.workload';
@@ -15,6 +15,7 @@ import { runMemory } from './workloads/memory.workload';
 import { findNatsServer, runNatsFanOut } from './workloads/nats-fan-out.workload';
 import { runPublish } from './workloads/publish.workload';
 import { runPull } from './workloads/pull.workload';
+import { runTls } from './workloads/tls.workload';
 import { runTopics } from './workloads/topics.workload';
 
 /**
@@ -25,12 +26,17 @@ import { runTopics } from './workloads/topics.workload';
 async function main(options: BenchOptions): Promise<void> {
   const machine = describeMachine(findNatsServer());
   const cluster = new BenchCluster({ profileDir: options.profileDir });
+  // Started only for the tls family: the same cluster with security on.
+  const secure = new BenchCluster({ profileDir: options.profileDir, secure: true });
   // Whatever ends the bench, no process it started outlives it.
-  process.once('exit', () => cluster.killNow());
+  process.once('exit', () => {
+    cluster.killNow();
+    secure.killNow();
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       process.stderr.write(`\n${signal}: stopping the cluster\n`);
-      void cluster.stop().finally(() => process.exit(130));
+      void Promise.allSettled([cluster.stop(), secure.stop()]).finally(() => process.exit(130));
     });
   }
 
@@ -56,13 +62,33 @@ async function main(options: BenchOptions): Promise<void> {
       await step('fan-out over NATS', () => runNatsFanOut(cluster.children, sizes));
     if (families.has('topics'))
       await step('create_topic and subscribe', () => runTopics(cluster, sizes));
+    if (families.has('tls')) {
+      await step('TLS: secured cluster start', async () => {
+        await secure.start();
+        return [];
+      });
+      await step('TLS: publish and fan-out', () =>
+        runTls(
+          cluster,
+          secure,
+          sizes,
+          rows.find(
+            (row): row is LatencyRow => row.id === 'fanout-pubsub' && row.kind === 'latency',
+          ),
+        ),
+      );
+      await secure.stop();
+    }
     if (families.has('memory')) await step('memory', () => runMemory(cluster, sizes));
   } finally {
-    await cluster.stop();
+    await Promise.all([cluster.stop(), secure.stop()]);
   }
   machine.loadAfter = loadavg()[0];
 
-  const report = buildReport(rows, machine, options.quick, cluster.children.exits());
+  const report = buildReport(rows, machine, options.quick, [
+    ...cluster.children.exits(),
+    ...secure.children.exits(),
+  ]);
   process.stdout.write(textTable(report));
   if (options.jsonFile) writeFileSync(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   if (options.readmeFile) rewriteReadme(options.readmeFile, report);

@@ -64,13 +64,14 @@ function tableCells(report: BenchReport): string[][] {
       ];
     }
     const versus = echoReference(row, report.rows);
+    const of = row.reference ? ` of ${row.reference}` : '';
     return [
       row.workload,
       ms(row.p50Ms),
       ms(row.p99Ms),
       rate(row),
-      versus ? `${(row.p50Ms / versus.p50Ms).toFixed(2)}×${pairedNote(row)}` : '',
-      versus ? `${((row.throughput / versus.throughput) * 100).toFixed(0)}%` : '',
+      versus ? `${(row.p50Ms / versus.p50Ms).toFixed(2)}×${of}${pairedNote(row)}` : '',
+      versus ? `${((row.throughput / versus.throughput) * 100).toFixed(0)}%${of}` : '',
       target,
       met,
     ];
@@ -138,7 +139,8 @@ export function rewriteReadme(file: string, report: BenchReport): void {
 
 /** A paired row's echo was measured with it, not in the echo row: say which p50 the ratio used. */
 function pairedNote(row: LatencyRow): string {
-  return row.pairedEcho ? ` (echo ${ms(row.pairedEcho.p50Ms)} in turns)` : '';
+  const reference = row.reference ?? 'echo';
+  return row.pairedEcho ? ` (${reference} ${ms(row.pairedEcho.p50Ms)} in turns)` : '';
 }
 
 function ms(value: number): string {

@@ -17,6 +17,11 @@ export interface LatencyRow {
    * its ratios use instead of the echo row (see measurePaired).
    */
   pairedEcho?: { p50Ms: number; throughput: number };
+  /**
+   * `plaintext`: the row is a TLS row, and its "echo" (echoId or
+   * pairedEcho) is the same workload in plaintext, in the same run.
+   */
+  reference?: 'plaintext';
 }
 
 /** Resident memory of one process after a workload. */

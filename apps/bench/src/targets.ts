@@ -1,5 +1,6 @@
 import { LatencyRow, Row, echoReference } from './results';
 import { NATS_ROW_ID } from './workloads/nats-fan-out.workload';
+import { TLS_PUBLISH_128 } from './workloads/tls.workload';
 
 /** One of the issue's targets, judged on this run's rows. */
 export interface TargetResult {
@@ -50,6 +51,18 @@ export function evaluateTargets(rows: Row[]): TargetResult[] {
       met: ratio >= share,
     });
   };
+
+  const tls = latency(TLS_PUBLISH_128);
+  const plaintext = tls && echoOf(tls);
+  if (tls && plaintext) {
+    const ratio = tls.throughput / plaintext.throughput;
+    results.push({
+      rowId: tls.id,
+      target: 'throughput ≥ 70% of plaintext',
+      actual: `${(ratio * 100).toFixed(0)}%`,
+      met: ratio >= 0.7,
+    });
+  }
 
   p50Within('publish-host-100B-x1', 1.3);
   throughputAtLeast('publish-host-100B-x128', 0.8);

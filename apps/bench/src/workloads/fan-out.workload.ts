@@ -36,9 +36,19 @@ export function fanOutRow(id: string, workload: string, result: FanOutResult): L
  * and each message's time from publish to pull.
  */
 export async function runFanOut(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
+  const result = await measureFanOut(cluster, sizes, TOPIC);
+  return [fanOutRow('fanout-pubsub', 'fan-out to 3 subscriber peers, 100 B', result)];
+}
+
+/** The fan-out run of runFanOut on `topic`, after a warm-up run. */
+export async function measureFanOut(
+  cluster: BenchCluster,
+  sizes: Sizes,
+  topic: string,
+): Promise<FanOutResult> {
   const [host, ...subscribers] = cluster.peers;
-  await host.client.createTopic(TOPIC);
-  for (const subscriber of subscribers) await subscriber.client.subscribe(TOPIC);
+  await host.client.createTopic(topic);
+  for (const subscriber of subscribers) await subscriber.client.subscribe(topic);
   // Long polls park on the peer; each consumer gets its own connection so
   // that a parked poll never queues behind the other clients' requests.
   const consumers = subscribers.map((subscriber) => cluster.connect(subscriber));
@@ -51,10 +61,10 @@ export async function runFanOut(cluster: BenchCluster, sizes: Sizes): Promise<La
       window: FAN_OUT_WINDOW,
     };
     const meter = new FanOutMeter(consumers.length, shape);
-    const pulling = consumers.map((consumer, index) => pullInto(meter, index, consumer, TOPIC));
+    const pulling = consumers.map((consumer, index) => pullInto(meter, index, consumer, topic));
     try {
       return await meter.run(
-        () => host.client.publish(TOPIC, stampedMessage(PAYLOADS[0].bytes)),
+        () => host.client.publish(topic, stampedMessage(PAYLOADS[0].bytes)),
         DRAIN_TIMEOUT_MS,
       );
     } finally {
@@ -62,8 +72,7 @@ export async function runFanOut(cluster: BenchCluster, sizes: Sizes): Promise<La
     }
   };
   await run(sizes.fanOut.warmup, sizes.fanOut.maxMs);
-  const result = await run(sizes.fanOut.messages, sizes.fanOut.maxMs);
-  return [fanOutRow('fanout-pubsub', 'fan-out to 3 subscriber peers, 100 B', result)];
+  return run(sizes.fanOut.messages, sizes.fanOut.maxMs);
 }
 
 /** One consumer: long-polls `topic` on its peer and reports each message's age to the meter. */
