@@ -173,6 +173,10 @@ describe('the packages, installed into a fresh Nest application', () => {
         expect(results.refused.message).toMatch(/ECONNREFUSED/);
         expect(results.timedOut).toMatchObject({ pubSubError: true, code: 'PEER_UNAVAILABLE' });
         expect(results.timedOut.message).toMatch(/no reply within 300 ms/);
+        expect(results.billed).toEqual([
+          { order: { id: 1, item: 'book' }, offset: 0, publishedAt: expect.any(Number) },
+          { order: { id: 2, item: 'lamp' }, offset: 1, publishedAt: expect.any(Number) },
+        ]);
         expect(results.weather).toMatchObject({ status: 'success', topic: 'Weather', offset: 0 });
         expect(results.proxyUnknownPattern).toEqual({
           other: {
@@ -221,7 +225,14 @@ describe('the packages, installed into a fresh Nest application', () => {
 
   it('shows in the README the Nest examples this application compiles', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    for (const file of ['weather.module.ts', 'orders.service.ts', 'app.module.ts']) {
+    const files = [
+      'weather.module.ts',
+      'orders.service.ts',
+      'app.module.ts',
+      'billing.module.ts',
+      'billing.main.ts',
+    ];
+    for (const file of files) {
       const source = readFileSync(join(FIXTURE, 'src', file), 'utf8');
       expect({ file, inReadme: readme.includes(source.trimEnd()) }).toEqual({
         file,

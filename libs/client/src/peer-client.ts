@@ -8,6 +8,7 @@ import {
   SubscribeResult,
   TopicResult,
 } from '@p2p-pubsub/protocol';
+import { LiveConsumer, LiveConsumerEvents, LiveConsumerOptions } from './live-consumer';
 import { ConnectionOptions, RpcConnection } from './rpc-connection';
 
 export interface PullOptions {
@@ -32,7 +33,7 @@ export interface PullOptions {
 export class PeerClient {
   private readonly connection: RpcConnection;
 
-  constructor(options: ConnectionOptions) {
+  constructor(private readonly options: ConnectionOptions) {
     this.connection = new RpcConnection(options);
   }
 
@@ -65,6 +66,14 @@ export class PeerClient {
 
   pull(topic: string, options: PullOptions = {}): Promise<PullResult> {
     return this.connection.request(PeerPatterns.Pull, { topic, ...options });
+  }
+
+  /**
+   * Follows a topic live (the `consume` stream) on a connection of its own;
+   * call `start()` on what it returns. See LiveConsumer.
+   */
+  consume(options: LiveConsumerOptions, events: LiveConsumerEvents): LiveConsumer {
+    return new LiveConsumer(this.options, options, events);
   }
 
   listTopics(): Promise<PeerTopicsResult> {

@@ -26,6 +26,16 @@ export const PeerPatterns = {
 } as const;
 
 /**
+ * Live consumption: `consume` answers with a stream of ConsumeFrames and
+ * `consume_ack` acknowledges what a stream delivered (and keeps it alive).
+ * Nest's framing only: the bare JSON gateway has no streams.
+ */
+export const PeerStreamPatterns = {
+  Consume: 'consume',
+  ConsumeAck: 'consume_ack',
+} as const;
+
+/**
  * Patterns one peer sends another. They are not part of the user-facing
  * surface: the bare-JSON (ncat) gateway never dispatches to them.
  */

@@ -76,6 +76,41 @@ export interface PullResult extends SuccessReply {
   skipped: number;
 }
 
+/** What a `consume` stream sends, in order: `started`, then messages and heartbeats. */
+export type ConsumeFrame = ConsumeStarted | ConsumeMessages | ConsumeHeartbeat;
+
+export interface ConsumeStarted {
+  type: 'started';
+  topic: string;
+  /** Absent for a stream without a named consumer. */
+  consumer?: string;
+  /** Where the stream delivers from: the consumer's acknowledged position, or `from`. */
+  startOffset: number;
+  credit: number;
+  heartbeatMs: number;
+}
+
+export interface ConsumeMessages {
+  type: 'messages';
+  messages: PulledMessage[];
+  /** Where the stream goes on: past these messages and any offsets retention removed. */
+  nextOffset: number;
+  /** Offsets retention removed before they could be delivered. */
+  skipped: number;
+}
+
+/** Sent when the stream has had nothing else to say for `heartbeatMs`. */
+export interface ConsumeHeartbeat {
+  type: 'heartbeat';
+}
+
+export interface ConsumeAckResult extends SuccessReply {
+  topic: string;
+  consumer?: string;
+  /** The consumer's acknowledged position now (the acknowledged offset, without a consumer). */
+  nextOffset: number;
+}
+
 export interface PeerTopicsResult extends SuccessReply {
   peerId: string;
   hosted: Array<{ topic: string; nextOffset: number; subscribers: string[] }>;

@@ -6,9 +6,6 @@ import { helpCommand } from './run-cli';
 import { collectStatus, formatStatus } from './status';
 import { linesOf, publishLines, repeated } from './stdin-publisher';
 
-/** How long one long poll of `sub` waits on the peer before asking again. */
-const FOLLOW_WAIT_MS = 10_000;
-
 function startPosition(context: CliContext): StartPosition | undefined {
   const from = context.options.from as string | undefined;
   if (from === undefined || from === 'latest' || from === 'earliest') return from;
@@ -81,9 +78,12 @@ const sub: CliCommand = {
   details: `Prints each message's text on its own line (raw), or --json lines, or a kcat-style
 --format: %t topic, %o offset, %s message, %S its size in bytes, %T publish time
 (ms since the epoch), %% a percent sign; \\n, \\t (nothing is added: end with \\n).
-Without --consumer, starts at --from (default latest) and keeps its position
-itself; with --consumer, the peer keeps that consumer's position, so the next
-run goes on where this one stopped. A peer that does not hold the topic yet is
+Messages are pushed by the peer as they are published (the live 'consume'
+stream); a peer that restarts is waited for. Without --consumer, starts at
+--from (default latest) and leaves nothing on the peer; with --consumer, the
+peer keeps that consumer's position (each message is acknowledged once
+printed), so the next run goes on where this one stopped (--from then only
+applies to a consumer's first run). A peer that does not hold the topic yet is
 subscribed to it first.`,
   options: {
     json: {
@@ -104,7 +104,7 @@ subscribed to it first.`,
     from: {
       type: 'string',
       valueName: 'latest|earliest|offset',
-      description: 'where to start without --consumer',
+      description: 'where to start (default latest; a named consumer: its position)',
     },
     count: { type: 'string', short: 'c', valueName: 'n', description: 'exit after n messages' },
   },
@@ -121,14 +121,11 @@ subscribed to it first.`,
       }
     }
     const consumer = context.options.consumer as string | undefined;
-    if (consumer !== undefined && from !== undefined) {
-      throw new UsageError('--from applies without --consumer only', context.command);
-    }
-    const peer = context.peer({ requestTimeoutMs: FOLLOW_WAIT_MS + 5_000 });
+    const peer = context.peer();
     await follow(
       peer,
       topic,
-      { consumer, from, count, waitMs: FOLLOW_WAIT_MS },
+      { consumer, from, count },
       (message) => context.stdout.write(print(topic, message)),
       context.signal,
       () => context.stderr.write(`pubsub: subscribed ${peer.address} to '${topic}'\n`),

@@ -4,20 +4,21 @@ import type { PeerClient } from '../peer-client';
 export interface FollowOptions {
   /** A named consumer on the peer: its position is kept there, and resumed next time. */
   consumer?: string;
-  /** Without a consumer: where to start. `latest` (default), `earliest` or an offset. */
+  /** Where to start without a position: `latest` (default without a consumer), `earliest`, an offset. */
   from?: StartPosition;
-  /** How long one long poll waits on the peer. */
-  waitMs: number;
   /** Stop after this many messages; a named consumer is never moved past them. */
   count?: number;
 }
 
+/** Stream failures that following cannot outlast: the topic is gone from the peer. */
+const GONE = new Set<string>([ErrorCodes.NotSubscribed, ErrorCodes.TopicNotFound]);
+
 /**
- * Follows `topic` on `peer` until `signal` aborts or `count` messages came,
- * handing each message to `onMessage` in offset order. With a
- * consumer, the peer keeps the position; without one, the position lives
- * here and nothing is left on the peer. A peer that neither hosts nor
- * subscribes to the topic is subscribed first (`onSubscribed` is told).
+ * Follows `topic` on `peer` through a live `consume` stream until `signal`
+ * aborts or `count` messages came, handing each to `onMessage` in offset
+ * order and acknowledging it once handed. A peer that neither hosts nor
+ * subscribes to the topic is subscribed first (`onSubscribed` is told). A
+ * peer that goes away is waited for: the stream resumes when it is back.
  */
 export async function follow(
   peer: PeerClient,
@@ -27,59 +28,43 @@ export async function follow(
   signal: AbortSignal,
   onSubscribed: () => void = () => undefined,
 ): Promise<void> {
-  let subscribed = false;
-  const subscribe = async () => {
+  const { hosted, subscribed } = await peer.listTopics();
+  if (![...hosted, ...subscribed].some((entry) => entry.topic === topic)) {
     await peer.subscribe(topic, options.from ?? 'latest');
-    subscribed = true;
     onSubscribed();
-  };
-  /** The offset the next message will have, subscribing the peer when it has no copy. */
-  const endOffset = async (): Promise<number> => {
-    const find = async () => {
-      const { hosted, subscribed: replicas } = await peer.listTopics();
-      return [...hosted, ...replicas].find((entry) => entry.topic === topic)?.nextOffset;
-    };
-    const held = (await find()) ?? (await subscribe().then(find));
-    if (held === undefined) {
-      throw new PubSubError(ErrorCodes.NotSubscribed, `'${topic}' is not held by ${peer.address}`);
-    }
-    return held;
-  };
-  const startOffset = async (): Promise<number> => {
-    const from = options.from ?? 'latest';
-    if (from === 'latest') return endOffset();
-    if (from === 'earliest') return 0;
-    return from;
-  };
-
-  // A long poll parked on the peer ends at once when the connection closes.
-  const stop = () => void peer.close();
-  signal.addEventListener('abort', stop, { once: true });
-  try {
-    let next = options.consumer === undefined ? await startOffset() : undefined;
-    let left = options.count ?? Infinity;
-    while (!signal.aborted && left > 0) {
-      let reply;
-      try {
-        reply = await peer.pull(topic, {
-          ...(options.consumer !== undefined
-            ? { consumer: options.consumer }
-            : { fromOffset: next }),
-          max: Math.min(1000, left),
-          waitMs: options.waitMs,
-        });
-      } catch (error) {
-        if (signal.aborted) return;
-        const unheld = error instanceof PubSubError && error.code === ErrorCodes.NotSubscribed;
-        if (!unheld || subscribed) throw error;
-        await subscribe();
-        continue;
-      }
-      for (const message of reply.messages) onMessage(message);
-      left -= reply.messages.length;
-      next = reply.nextOffset;
-    }
-  } finally {
-    signal.removeEventListener('abort', stop);
   }
+  let left = options.count ?? Infinity;
+  if (left <= 0 || signal.aborted) return;
+  await new Promise<void>((resolve, reject) => {
+    const live = peer.consume(
+      {
+        topic,
+        consumer: options.consumer,
+        from: options.from,
+        credit: Math.min(256, left),
+      },
+      {
+        message: (message) => {
+          if (left <= 0) return;
+          onMessage(message);
+          live.ack(message.offset);
+          if (--left === 0) finish();
+        },
+        error: (error, willRetry) => {
+          if (!willRetry || GONE.has(error.code)) finish(error);
+        },
+      },
+    );
+    let finished = false;
+    const finish = (error?: PubSubError) => {
+      if (finished) return;
+      finished = true;
+      signal.removeEventListener('abort', stop);
+      // Closing sends the last acknowledgement before the connection goes.
+      live.close().then(() => (error ? reject(error) : resolve()), reject);
+    };
+    const stop = () => finish();
+    signal.addEventListener('abort', stop, { once: true });
+    live.start();
+  });
 }

@@ -4,3 +4,5 @@
 export * from './pubsub-client';
 export * from './pubsub-client.options';
 export * from './pubsub.module';
+export * from './pubsub.context';
+export * from './pubsub.server';

@@ -11,7 +11,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { MAX_PULL_BATCH, MAX_PULL_WAIT_MS } from '../fields';
+import { MAX_CONSUME_CREDIT, MAX_PULL_BATCH, MAX_PULL_WAIT_MS } from '../fields';
 import type { StartPosition } from '../fields';
 import { IsName, IsStartPosition, IsTopicName } from './validators';
 
@@ -72,6 +72,65 @@ export class ListConsumersDto {
   @IsOptional()
   @IsTopicName()
   topic?: string;
+}
+
+export class ConsumeDto {
+  @IsTopicName()
+  topic: string;
+
+  /**
+   * A named consumer: the stream starts at its acknowledged position, which
+   * its acks move durably. Without one the stream keeps no state on the
+   * peer: it starts at `from`, and its acks only return credit.
+   */
+  @IsOptional()
+  @IsName('consumer')
+  consumer?: string;
+
+  /**
+   * Where a stream starts when there is no acknowledged position: `latest`,
+   * `earliest` (the oldest message held) or an offset. Default: `earliest`
+   * for a named consumer, `latest` without one.
+   */
+  @IsOptional()
+  @IsStartPosition()
+  from?: StartPosition;
+
+  /** The client's name for this stream, which its acks repeat. */
+  @IsString()
+  @Length(1, 64)
+  stream: string;
+
+  /** Messages delivered and not yet acknowledged, at most. */
+  @IsInt()
+  @Min(1)
+  @Max(MAX_CONSUME_CREDIT)
+  credit: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  heartbeatMs?: number;
+}
+
+export class ConsumeAckDto {
+  @IsTopicName()
+  topic: string;
+
+  @IsOptional()
+  @IsName('consumer')
+  consumer?: string;
+
+  @IsString()
+  @Length(1, 64)
+  stream: string;
+
+  /** Everything below this offset is processed; absent, the ack is a heartbeat. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  nextOffset?: number;
 }
 
 // ---- peer to peer ----------------------------------------------------------

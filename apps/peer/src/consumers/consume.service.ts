@@ -1,0 +1,279 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import {
+  CONSUME_HEARTBEATS_MISSED,
+  ConsumeAckResult,
+  ConsumeFrame,
+  DEFAULT_CONSUME_HEARTBEAT_MS,
+  NotSubscribedError,
+  PubSubError,
+  PulledMessage,
+  ValidationFailedError,
+} from '@p2p-pubsub/protocol';
+import { ConsumeAckDto, ConsumeDto } from '@p2p-pubsub/protocol/dto';
+import { Observable, Subscriber } from 'rxjs';
+import { LogStore, StoredTopic } from '../log/log-store';
+import { PeerConfig } from '../peer.config';
+
+/** The journal (per topic) that keeps each consumer's acknowledged position. */
+const CONSUMERS_JOURNAL = 'consumers';
+/** Messages in one frame, at most (the byte bound is the message limit, as for pull). */
+const MAX_FRAME_MESSAGES = 1000;
+
+/** One open `consume` stream. */
+interface LiveStream {
+  id: string;
+  topic: string;
+  /** Without one, the stream keeps no position on the peer. */
+  consumer: string | undefined;
+  /** The incarnation of the topic it reads: another one (deleted, created again) ends it. */
+  stored: StoredTopic;
+  credit: number;
+  heartbeatMs: number;
+  /** Where the next frame reads from. */
+  next: number;
+  /** The acknowledged position: `next - acked` offsets are out, at most `credit`. */
+  acked: number;
+  subscriber: Subscriber<ConsumeFrame>;
+  lastHeardAt: number;
+  lastSentAt: number;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Live consumption: a `consume` stream tails a named consumer from its
+ * acknowledged position and pushes messages as they are appended, with
+ * credit-based flow control: at most `credit` offsets are out beyond what
+ * the client acknowledged, and each `consume_ack` moves the consumer's
+ * position durably (the same journal `pull` moves) and returns credit.
+ *
+ * Nest never tells a handler that its client went away (an Observable
+ * reply runs on after its socket closed), so a stream ends itself: when its
+ * connection closes, when the client's heartbeats (any `consume_ack`) stop
+ * for three intervals, when another stream takes the same consumer over
+ * (the newest wins: a reconnecting client must not wait for its dead
+ * stream to time out), when the topic goes away, or at shutdown. The next
+ * stream starts from the acknowledged position, so what was out and not
+ * acknowledged is delivered again: at least once.
+ */
+@Injectable()
+export class ConsumeService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Consume');
+  private readonly streams = new Map<string, LiveStream>();
+  private readonly byTopic = new Map<string, Set<LiveStream>>();
+
+  constructor(
+    @Inject(PeerConfig) private readonly config: PeerConfig,
+    private readonly store: LogStore,
+  ) {}
+
+  onModuleInit(): void {
+    this.store.onAppend((topic) => {
+      for (const stream of this.byTopic.get(topic) ?? []) this.pump(stream);
+    });
+    this.store.onDrop((topic) => {
+      // A copy: ending a stream removes it from the set.
+      for (const stream of Array.from(this.byTopic.get(topic) ?? [])) {
+        this.end(stream, 'the topic went away', new NotSubscribedError(topic));
+      }
+    });
+  }
+
+  /** Streams end at shutdown, so that none holds the drain of requests in flight. */
+  onModuleDestroy(): void {
+    for (const stream of Array.from(this.streams.values())) {
+      this.end(stream, 'the peer is shutting down');
+    }
+  }
+
+  /**
+   * The stream for `dto`; `onClose` registers what runs when the client's
+   * connection closes and returns its unregistration.
+   */
+  consume(
+    dto: ConsumeDto,
+    onClose: (listener: () => void) => () => void,
+  ): Observable<ConsumeFrame> {
+    return new Observable<ConsumeFrame>((subscriber) => {
+      const stored = this.store.get(dto.topic);
+      if (!stored) {
+        subscriber.error(new NotSubscribedError(dto.topic));
+        return;
+      }
+      for (const other of this.byTopic.get(dto.topic) ?? []) {
+        if (dto.consumer !== undefined && other.consumer === dto.consumer) {
+          this.logger.log(`${describe(other)}: a new stream takes over from ${other.id}`);
+          this.end(other, 'another stream took the consumer over');
+        }
+      }
+      const acked = this.startOf(dto, stored);
+      const heartbeatMs = dto.heartbeatMs ?? DEFAULT_CONSUME_HEARTBEAT_MS;
+      const now = Date.now();
+      const stream: LiveStream = {
+        id: dto.stream,
+        topic: dto.topic,
+        consumer: dto.consumer,
+        stored,
+        credit: dto.credit,
+        heartbeatMs,
+        next: acked,
+        acked,
+        subscriber,
+        lastHeardAt: now,
+        lastSentAt: now,
+        timer: setInterval(() => this.beat(stream), heartbeatMs),
+      };
+      stream.timer.unref();
+      this.streams.set(stream.id, stream);
+      let byTopic = this.byTopic.get(stream.topic);
+      if (!byTopic) this.byTopic.set(stream.topic, (byTopic = new Set()));
+      byTopic.add(stream);
+      const stopWatching = onClose(() => this.end(stream, 'its connection closed'));
+      this.logger.log(
+        `${describe(stream)}: stream ${stream.id} started at offset ${acked} (credit ${stream.credit})`,
+      );
+      this.send(stream, {
+        type: 'started',
+        topic: stream.topic,
+        consumer: stream.consumer,
+        startOffset: acked,
+        credit: stream.credit,
+        heartbeatMs,
+      });
+      this.pump(stream);
+      return () => {
+        stopWatching();
+        this.forget(stream);
+      };
+    });
+  }
+
+  /**
+   * Moves the consumer's acknowledged position to `nextOffset` (never back)
+   * and returns the credit to its stream; without `nextOffset`, only shows
+   * the client is alive. An ack for a stream that has ended still moves the
+   * position: the work it acknowledges is done.
+   */
+  ack(dto: ConsumeAckDto): ConsumeAckResult {
+    const stream = this.streams.get(dto.stream);
+    const ours = stream?.topic === dto.topic && stream.consumer === dto.consumer;
+    if (ours) stream.lastHeardAt = Date.now();
+    const stored = this.store.get(dto.topic);
+    if (!stored) throw new NotSubscribedError(dto.topic);
+    const journal =
+      dto.consumer === undefined
+        ? undefined
+        : this.store.journal<number>(dto.topic, CONSUMERS_JOURNAL);
+    if (dto.nextOffset !== undefined) {
+      const end = this.store.readableEnd(stored);
+      if (dto.nextOffset > end) {
+        throw new ValidationFailedError(
+          `Cannot acknowledge up to offset ${dto.nextOffset}: topic '${dto.topic}' ends at ${end} on this peer`,
+        );
+      }
+      const committed = journal?.get(dto.consumer!);
+      // Durable first: a failed write moves nothing.
+      if (journal && (committed === undefined || dto.nextOffset > committed)) {
+        journal.set(dto.consumer!, dto.nextOffset);
+      }
+      if (ours) {
+        stream.acked = Math.max(stream.acked, dto.nextOffset);
+        this.pump(stream);
+      }
+    }
+    const nextOffset =
+      journal?.get(dto.consumer!) ?? (ours ? stream.acked : undefined) ?? stored.log.firstOffset;
+    return {
+      status: 'success',
+      message: `${dto.consumer === undefined ? 'The stream' : `Consumer '${dto.consumer}'`} of topic '${dto.topic}' is at offset ${nextOffset}`,
+      topic: dto.topic,
+      ...(dto.consumer !== undefined && { consumer: dto.consumer }),
+      nextOffset,
+    };
+  }
+
+  /**
+   * Where a stream starts: the consumer's acknowledged position, else
+   * `from` (a named consumer without one starts at the oldest message held,
+   * as with pull; a stream without a consumer at the latest).
+   */
+  private startOf(dto: ConsumeDto, stored: StoredTopic): number {
+    const { firstOffset } = stored.log;
+    const committed =
+      dto.consumer === undefined
+        ? undefined
+        : this.store.journal<number>(dto.topic, CONSUMERS_JOURNAL).get(dto.consumer);
+    if (committed !== undefined) return Math.max(committed, firstOffset);
+    const from = dto.from ?? (dto.consumer === undefined ? 'latest' : 'earliest');
+    if (from === 'earliest') return firstOffset;
+    const end = this.store.readableEnd(stored);
+    if (from === 'latest') return end;
+    return Math.min(Math.max(from, firstOffset), end);
+  }
+
+  /** Sends what the credit allows of what is there. */
+  private pump(stream: LiveStream): void {
+    if (!this.streams.has(stream.id)) return;
+    if (this.store.get(stream.topic) !== stream.stored) {
+      this.end(stream, 'the topic went away', new NotSubscribedError(stream.topic));
+      return;
+    }
+    const { log } = stream.stored;
+    const end = this.store.readableEnd(stream.stored);
+    while (stream.next < end) {
+      const room = stream.credit - (stream.next - stream.acked);
+      if (room <= 0) return;
+      const start = Math.max(stream.next, log.firstOffset);
+      const records = log
+        .read(start, Math.min(room, MAX_FRAME_MESSAGES), this.config.maxMessageBytes)
+        .filter((record) => record.offset < end);
+      const nextOffset = records.length > 0 ? records[records.length - 1].offset + 1 : end;
+      const messages: PulledMessage[] = records.map(({ offset, message, publishedAt }) => ({
+        offset,
+        message,
+        publishedAt,
+      }));
+      const skipped = nextOffset - stream.next - records.length;
+      stream.next = nextOffset;
+      this.send(stream, { type: 'messages', messages, nextOffset, skipped });
+    }
+  }
+
+  /** Heartbeat: says the stream is alive when idle, and ends it when the client went silent. */
+  private beat(stream: LiveStream): void {
+    const now = Date.now();
+    if (now - stream.lastHeardAt > stream.heartbeatMs * CONSUME_HEARTBEATS_MISSED) {
+      this.end(stream, `no word from its client for ${now - stream.lastHeardAt} ms`);
+      return;
+    }
+    if (now - stream.lastSentAt >= stream.heartbeatMs) this.send(stream, { type: 'heartbeat' });
+  }
+
+  private send(stream: LiveStream, frame: ConsumeFrame): void {
+    stream.lastSentAt = Date.now();
+    stream.subscriber.next(frame);
+  }
+
+  /** Ends the stream: with an error reply, or completed (the client connects again). */
+  private end(stream: LiveStream, why: string, error?: PubSubError): void {
+    if (!this.forget(stream)) return;
+    this.logger.log(`${describe(stream)}: stream ${stream.id} ended (${why})`);
+    if (error) stream.subscriber.error(error);
+    else stream.subscriber.complete();
+  }
+
+  private forget(stream: LiveStream): boolean {
+    if (this.streams.get(stream.id) !== stream) return false;
+    clearInterval(stream.timer);
+    this.streams.delete(stream.id);
+    const byTopic = this.byTopic.get(stream.topic);
+    byTopic?.delete(stream);
+    if (byTopic?.size === 0) this.byTopic.delete(stream.topic);
+    return true;
+  }
+}
+
+function describe(stream: LiveStream): string {
+  return stream.consumer === undefined
+    ? `'${stream.topic}'`
+    : `consumer '${stream.consumer}' of '${stream.topic}'`;
+}
