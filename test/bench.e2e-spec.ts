@@ -1,5 +1,6 @@
 // Guards against the benchmark harness rotting: `npm run bench -- --quick`
-// must still start its cluster, run every workload, produce every row of
+// must still start its cluster, run every workload (the Nest applications
+// of the fan-outs and the CLI included), produce every row of
 // the table (with numbers, never judged for speed), stop every process it
 // started and rewrite only its own part of a README.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -17,6 +18,7 @@ interface BenchRow {
   p99Ms?: number;
   throughput?: number;
   operations?: number;
+  cpuMicrosPerMessage?: number;
   pairedEcho?: { p50Ms: number; throughput: number };
   reference?: string;
   echoId?: string;
@@ -50,13 +52,23 @@ const LATENCY_ROWS = [
   ...sizesAndConcurrency.map((suffix) => `publish-forwarded-${suffix}`),
   'pull-x1',
   'fanout-pubsub',
+  'fanout-nest-pubsub',
+  'cli-start',
+  'cli-pub-stdin',
   'create_topic-x1',
   'subscribe-x1',
   'publish-host-tls-100B-x1',
   'publish-host-tls-100B-x128',
   'fanout-pubsub-tls',
 ];
-const MEMORY_ROWS = ['memory-host', 'memory-subscriber'];
+const MEMORY_ROWS = [
+  'memory-host',
+  'memory-subscriber',
+  'memory-stalled-app',
+  'memory-stalled-peer',
+];
+/** Fan-out rows also report the CPU time of every process per delivered message. */
+const CPU_ROWS = ['fanout-pubsub', 'fanout-nest-pubsub'];
 const README =
   '# Project\n\nIntro.\n\n## Benchmark\n\nHow to run it.\n\n## Developing\n\nUnchanged.\n';
 
@@ -126,15 +138,26 @@ describe('npm run bench -- --quick', () => {
     }
   });
 
-  it('measures the Nest-over-NATS fan-out, or says why it was skipped', () => {
-    const row = report.rows.find((candidate) => candidate.id === 'fanout-nats');
-    if (row?.kind === 'skipped') {
-      expect(row.note).toContain('nats-server');
-    } else {
-      expect(row).toMatchObject({ kind: 'latency' });
-      expect(row!.throughput).toBeGreaterThan(0);
+  it('counts the CPU time per delivered message of every fan-out', () => {
+    for (const id of CPU_ROWS) {
+      const row = report.rows.find((candidate) => candidate.id === id);
+      expect(row?.cpuMicrosPerMessage).toBeGreaterThan(0);
     }
   });
+
+  it.each(['fanout-nats', 'fanout-nest-jetstream'])(
+    'measures the %s reference, or says why it was skipped',
+    (id) => {
+      const row = report.rows.find((candidate) => candidate.id === id);
+      if (row?.kind === 'skipped') {
+        expect(row.note).toContain('nats-server');
+      } else {
+        expect(row).toMatchObject({ kind: 'latency' });
+        expect(row!.throughput).toBeGreaterThan(0);
+        expect(row!.cpuMicrosPerMessage).toBeGreaterThan(0);
+      }
+    },
+  );
 
   it("judges the issue's targets as ratios, without asserting any of them", () => {
     const judged = new Set(report.targets.map((target) => target.rowId));
@@ -144,6 +167,9 @@ describe('npm run bench -- --quick', () => {
       'publish-forwarded-100B-x1',
       'fanout-pubsub',
       'publish-host-tls-100B-x128',
+      'fanout-nest-pubsub',
+      'cli-pub-stdin',
+      'cli-start',
       ...MEMORY_ROWS,
     ]) {
       expect(judged).toContain(id);

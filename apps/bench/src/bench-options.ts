@@ -10,7 +10,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --readme-file F  the same, in another file
   --profile DIR    start every service with node --cpu-prof, profiles written to DIR
   --only LIST      comma-separated workload families (the echo reference always runs):
-                   indexer, publish, pull, fanout, nats, topics, tls, memory
+                   indexer, publish, pull, fanout, nats, nest, cli, topics, tls, memory
   --help           this text
 `;
 
@@ -20,6 +20,8 @@ export const FAMILIES = [
   'pull',
   'fanout',
   'nats',
+  'nest',
+  'cli',
   'topics',
   'tls',
   'memory',

@@ -8,10 +8,16 @@ import { BenchOptions, USAGE, UsageError, parseBenchOptions } from './bench-opti
 import { describeMachine } from './machine';
 import { buildReport, rewriteReadme, textTable } from './report';
 import { LatencyRow, Row } from './results';
+import { runCli } from './workloads/cli.workload';
 import { runEcho } from './workloads/echo.workload';
 import { runFanOut } from './workloads/fan-out.workload';
 import { runIndexer } from './workloads/indexer.workload';
 import { runMemory } from './workloads/memory.workload';
+import {
+  runJetStreamFanOut,
+  runPubSubServerFanOut,
+  runStalledConsumer,
+} from './workloads/nest-fan-out.workload';
 import { findNatsServer, runNatsFanOut } from './workloads/nats-fan-out.workload';
 import { runPublish } from './workloads/publish.workload';
 import { runPull } from './workloads/pull.workload';
@@ -60,6 +66,15 @@ async function main(options: BenchOptions): Promise<void> {
     if (families.has('fanout')) await step('fan-out', () => runFanOut(cluster, sizes));
     if (families.has('nats'))
       await step('fan-out over NATS', () => runNatsFanOut(cluster.children, sizes));
+    if (families.has('nest')) {
+      await step('fan-out into Nest apps (PubSubServer)', () =>
+        runPubSubServerFanOut(cluster, sizes),
+      );
+      await step('fan-out into Nest apps (JetStream)', () =>
+        runJetStreamFanOut(cluster.children, sizes),
+      );
+    }
+    if (families.has('cli')) await step('CLI', () => runCli(cluster, sizes));
     if (families.has('topics'))
       await step('create_topic and subscribe', () => runTopics(cluster, sizes));
     if (families.has('tls')) {
@@ -79,7 +94,10 @@ async function main(options: BenchOptions): Promise<void> {
       );
       await secure.stop();
     }
-    if (families.has('memory')) await step('memory', () => runMemory(cluster, sizes));
+    if (families.has('memory')) {
+      await step('memory', () => runMemory(cluster, sizes));
+      await step('stalled consumer', () => runStalledConsumer(cluster, sizes));
+    }
   } finally {
     await Promise.all([cluster.stop(), secure.stop()]);
   }

@@ -151,7 +151,11 @@ function ms(value: number): string {
 }
 
 function rate(row: LatencyRow): string {
-  return `${Math.round(row.throughput).toLocaleString('en-US')} ${row.unit}`;
+  const cpu =
+    row.cpuMicrosPerMessage === undefined
+      ? ''
+      : `, CPU ${row.cpuMicrosPerMessage.toFixed(1)} µs/msg`;
+  return `${Math.round(row.throughput).toLocaleString('en-US')} ${row.unit}${cpu}`;
 }
 
 function mib(value: number): string {

@@ -10,6 +10,8 @@ export interface LatencyRow {
   unit: 'req/s' | 'msg/s';
   /** Operations (or messages) measured. */
   operations: number;
+  /** CPU time per delivered message, summed over every process of the run (fan-out rows). */
+  cpuMicrosPerMessage?: number;
   /** The bare echo row this row's ratios are quoted against. */
   echoId?: string;
   /**

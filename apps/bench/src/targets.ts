@@ -1,6 +1,7 @@
 import { LatencyRow, Row, echoReference } from './results';
 import { NATS_ROW_ID } from './workloads/nats-fan-out.workload';
 import { TLS_PUBLISH_128 } from './workloads/tls.workload';
+import { JETSTREAM_ROW_ID, NEST_PUBSUB_ROW_ID } from './workloads/nest-fan-out.workload';
 
 /** One of the issue's targets, judged on this run's rows. */
 export interface TargetResult {
@@ -83,6 +84,41 @@ export function evaluateTargets(rows: Row[]): TargetResult[] {
       target: 'p99 < 20 ms',
       actual: `${fanOut.p99Ms.toFixed(1)} ms`,
       met: fanOut.p99Ms < 20,
+    });
+  }
+
+  // Issue 10: PubSubServer's fan-out against JetStream (durable) and core NATS.
+  const nest = latency(NEST_PUBSUB_ROW_ID);
+  if (nest) {
+    const versus = (id: string, times: number, name: string) => {
+      const other = latency(id);
+      const ratio = other ? nest.throughput / other.throughput : undefined;
+      results.push({
+        rowId: nest.id,
+        target: `≥ ${times}× the msg/s of ${name}`,
+        actual: ratio === undefined ? `${name} not run` : `${ratio.toFixed(2)}×`,
+        met: ratio === undefined ? undefined : ratio >= times,
+      });
+    };
+    versus(JETSTREAM_ROW_ID, 2, 'JetStream');
+    versus(NATS_ROW_ID, 1, 'Nest over NATS');
+  }
+  const cliPub = latency('cli-pub-stdin');
+  if (cliPub) {
+    results.push({
+      rowId: cliPub.id,
+      target: '≥ 20,000 msg/s',
+      actual: `${Math.round(cliPub.throughput).toLocaleString('en-US')} msg/s`,
+      met: cliPub.throughput >= 20_000,
+    });
+  }
+  const cliStart = latency('cli-start');
+  if (cliStart) {
+    results.push({
+      rowId: cliStart.id,
+      target: 'p50 < 300 ms',
+      actual: `${cliStart.p50Ms.toFixed(0)} ms`,
+      met: cliStart.p50Ms < 300,
     });
   }
 

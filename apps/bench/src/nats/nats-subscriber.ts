@@ -1,33 +1,11 @@
 import 'reflect-metadata';
-import { Controller, Injectable, Module } from '@nestjs/common';
+import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LIFELINE_ENV, watchLifeline } from '@p2p-pubsub/launcher';
-import { ageOf } from '../clock';
-import { NATS_FAN_OUT_SUBJECT, SubscriberReport } from './nats-fan-out.constants';
-
-/**
- * Reports receipts to the bench in batches: one IPC message per turn of the
- * event loop rather than per NATS message, so reporting costs the
- * subscriber little next to receiving.
- */
-@Injectable()
-class ReceiptReporter {
-  private pending: number[] = [];
-  private scheduled = false;
-
-  received(latencyMs: number): void {
-    this.pending.push(latencyMs);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      report({ type: 'received', latenciesMs: this.pending });
-      this.pending = [];
-    });
-  }
-}
+import { ReceiptReporter, report } from '../subscribers/receipt-reporter';
+import { NATS_FAN_OUT_SUBJECT } from './nats-fan-out.constants';
 
 @Controller()
 class FanOutController {
@@ -35,16 +13,12 @@ class FanOutController {
 
   @EventPattern(NATS_FAN_OUT_SUBJECT)
   receive(@Payload() message: string): void {
-    this.reporter.received(ageOf(message));
+    this.reporter.received(message);
   }
 }
 
 @Module({ controllers: [FanOutController], providers: [ReceiptReporter] })
 class SubscriberModule {}
-
-function report(message: SubscriberReport): void {
-  process.send!(message);
-}
 
 /**
  * One subscriber of the Nest-over-NATS comparison: a Nest microservice on

@@ -3,6 +3,7 @@ import { BenchCluster } from '../bench-cluster';
 import { Sizes } from '../bench-options';
 import { ageOf, stampedMessage } from '../clock';
 import { LatencyRow } from '../results';
+import { withCpu } from '../process-cpu';
 import { FanOutMeter, FanOutResult, FanOutShape } from './fan-out-meter';
 import { PAYLOADS, echoRowId } from './request-matrix';
 
@@ -14,9 +15,19 @@ const DRAIN_TIMEOUT_MS = 30_000;
 /** Shared with the NATS comparison so that both are driven alike. */
 export const FAN_OUT_IN_FLIGHT = 128;
 export const FAN_OUT_WINDOW = 256;
+/** Every fan-out delivers each message to three consumers. */
+export const FAN_OUT_CONSUMERS = 3;
 
-export function fanOutRow(id: string, workload: string, result: FanOutResult): LatencyRow {
+export function fanOutRow(
+  id: string,
+  workload: string,
+  result: FanOutResult,
+  cpuMicros?: number,
+): LatencyRow {
   return {
+    ...(cpuMicros !== undefined && {
+      cpuMicrosPerMessage: cpuMicros / (result.published * FAN_OUT_CONSUMERS),
+    }),
     kind: 'latency',
     id,
     workload,
@@ -37,15 +48,25 @@ export function fanOutRow(id: string, workload: string, result: FanOutResult): L
  */
 export async function runFanOut(cluster: BenchCluster, sizes: Sizes): Promise<LatencyRow[]> {
   const result = await measureFanOut(cluster, sizes, TOPIC);
-  return [fanOutRow('fanout-pubsub', 'fan-out to 3 subscriber peers, 100 B', result)];
+  return [
+    fanOutRow(
+      'fanout-pubsub',
+      'fan-out to 3 subscriber peers, 100 B (long poll)',
+      result,
+      result.cpuMicros,
+    ),
+  ];
 }
 
-/** The fan-out run of runFanOut on `topic`, after a warm-up run. */
+/**
+ * The fan-out run of runFanOut on `topic`, after a warm-up run, with the
+ * CPU time the cluster's processes (and the bench) spent on it.
+ */
 export async function measureFanOut(
   cluster: BenchCluster,
   sizes: Sizes,
   topic: string,
-): Promise<FanOutResult> {
+): Promise<FanOutResult & { cpuMicros: number }> {
   const [host, ...subscribers] = cluster.peers;
   await host.client.createTopic(topic);
   for (const subscriber of subscribers) await subscriber.client.subscribe(topic);
@@ -72,7 +93,11 @@ export async function measureFanOut(
     }
   };
   await run(sizes.fanOut.warmup, sizes.fanOut.maxMs);
-  return run(sizes.fanOut.messages, sizes.fanOut.maxMs);
+  const pids = [cluster.indexer.pid, ...cluster.peers.map((peer) => peer.process.pid)];
+  const { result, cpuMicros } = await withCpu(pids, () =>
+    run(sizes.fanOut.messages, sizes.fanOut.maxMs),
+  );
+  return { ...result, cpuMicros };
 }
 
 /** One consumer: long-polls `topic` on its peer and reports each message's age to the meter. */

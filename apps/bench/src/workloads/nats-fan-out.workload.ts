@@ -8,6 +8,7 @@ import { Sizes } from '../bench-options';
 import { stampedMessage } from '../clock';
 import { NATS_FAN_OUT_SUBJECT, SubscriberReport } from '../nats/nats-fan-out.constants';
 import { LatencyRow, SkippedRow } from '../results';
+import { withCpu } from '../process-cpu';
 import { FanOutMeter } from './fan-out-meter';
 import { FAN_OUT_IN_FLIGHT, FAN_OUT_WINDOW, fanOutRow } from './fan-out.workload';
 import { PAYLOADS } from './request-matrix';
@@ -40,20 +41,7 @@ export async function runNatsFanOut(
       note: 'nats-server is not on PATH (Debian: apt-get install nats-server)',
     };
   }
-  // nats-server's own ready file: it writes its ports once it accepts clients.
-  const portsDir = mkdtempSync(join(tmpdir(), 'p2p-bench-nats-'));
-  const server = await children
-    .add(
-      new LaunchedProcess({
-        name: 'nats-server',
-        command: binary,
-        args: ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', portsDir],
-        readiness: (nats) => natsClientPort(join(portsDir, `nats-server_${nats.pid}.ports`)),
-        stopSignal: 'SIGINT',
-        keepLines: 40,
-      }),
-    )
-    .start();
+  const { server, portsDir } = await startNatsServer(children, binary);
   const url = `nats://127.0.0.1:${server.port}`;
 
   let meter: FanOutMeter | undefined;
@@ -112,13 +100,49 @@ export async function runNatsFanOut(
       return meter.run(publish, DRAIN_TIMEOUT_MS);
     };
     await run(sizes.fanOut.warmup);
-    return fanOutRow(NATS_ROW_ID, WORKLOAD, await run(sizes.fanOut.messages));
+    const pids = [server.pid, ...subscribers.map((subscriber) => subscriber.pid)];
+    const { result, cpuMicros } = await withCpu(pids, () => run(sizes.fanOut.messages));
+    return fanOutRow(NATS_ROW_ID, WORKLOAD, result, cpuMicros);
   } finally {
     meter = undefined;
     await client.close();
     await Promise.all([...subscribers.map((subscriber) => subscriber.stop()), server.stop()]);
     rmSync(portsDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Starts nats-server on a port of its choosing (with JetStream, storing in
+ * `jetStreamDir`, when given); ready once its ports file says where it listens.
+ */
+export async function startNatsServer(
+  children: ProcessGroup,
+  binary: string,
+  jetStreamDir?: string,
+): Promise<{ server: LaunchedProcess; portsDir: string }> {
+  // nats-server's own ready file: it writes its ports once it accepts clients.
+  const portsDir = mkdtempSync(join(tmpdir(), 'p2p-bench-nats-'));
+  const server = await children
+    .add(
+      new LaunchedProcess({
+        name: jetStreamDir ? 'nats-server-jetstream' : 'nats-server',
+        command: binary,
+        args: [
+          '-a',
+          '127.0.0.1',
+          '-p',
+          '-1',
+          '--ports_file_dir',
+          portsDir,
+          ...(jetStreamDir ? ['-js', '-sd', jetStreamDir] : []),
+        ],
+        readiness: (nats) => natsClientPort(join(portsDir, `nats-server_${nats.pid}.ports`)),
+        stopSignal: 'SIGINT',
+        keepLines: 40,
+      }),
+    )
+    .start();
+  return { server, portsDir };
 }
 
 /** The client port from nats-server's ports file, once it is there. */
