@@ -168,6 +168,7 @@ export class PubSubServer extends Server implements CustomTransportStrategy {
         consumer: this.options.consumer,
         credit: this.options.credit,
         heartbeatMs: this.options.heartbeatMs,
+        retry: this.options.retry,
       },
       {
         message: (message) => {
