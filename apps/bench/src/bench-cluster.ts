@@ -82,16 +82,7 @@ export class BenchCluster {
     for (const entry of Object.values(ENTRY)) {
       if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
     }
-    const profile = (name: string) =>
-      this.options.profileDir
-        ? [
-            '--cpu-prof',
-            '--cpu-prof-dir',
-            this.options.profileDir,
-            '--cpu-prof-name',
-            `${name}.cpuprofile`,
-          ]
-        : [];
+    const profile = (name: string) => this.profileFlags(name);
 
     const prefix = this.options.secure ? 'tls-' : '';
     // Each is ready once its ready file says so (a peer: registered).
@@ -153,6 +144,19 @@ export class BenchCluster {
       }),
     );
     this.peers = peers.map((process) => ({ process, client: this.connect({ process }) }));
+  }
+
+  /** Node flags that make process `name` write a CPU profile, when the bench was asked for them. */
+  profileFlags(name: string): string[] {
+    return this.options.profileDir
+      ? [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          this.options.profileDir,
+          '--cpu-prof-name',
+          `${name}.cpuprofile`,
+        ]
+      : [];
   }
 
   /** A further client of its own (its own socket) to a peer. */

@@ -42,7 +42,10 @@ class ReportingApps {
   /** Messages the stalled handler was called with. */
   handlerCalls = 0;
 
-  constructor(private readonly children: ProcessGroup) {}
+  constructor(
+    private readonly children: ProcessGroup,
+    private readonly nodeFlags: (name: string) => string[] = () => [],
+  ) {}
 
   get pids(): number[] {
     return this.apps.map((app) => app.pid);
@@ -52,7 +55,15 @@ class ReportingApps {
   async start(name: string, script: string, args: string[]): Promise<LaunchedProcess> {
     const index = this.apps.length;
     const app = this.children.add(
-      new LaunchedProcess({ name, script, args, readiness: 'spawned', ipc: true, keepLines: 40 }),
+      new LaunchedProcess({
+        name,
+        script,
+        args,
+        nodeFlags: this.nodeFlags(name),
+        readiness: 'spawned',
+        ipc: true,
+        keepLines: 40,
+      }),
     );
     this.apps.push(app);
     await app.start();
@@ -118,7 +129,7 @@ export async function runPubSubServerFanOut(
 ): Promise<LatencyRow> {
   const [host, ...subscribers] = cluster.peers;
   await host.client.createTopic(PUBSUB_FAN_OUT_TOPIC);
-  const apps = new ReportingApps(cluster.children);
+  const apps = new ReportingApps(cluster.children, (name) => cluster.profileFlags(name));
   try {
     await Promise.all(
       subscribers.map((peer, index) =>

@@ -37,6 +37,7 @@ interface LiveStream {
   lastHeardAt: number;
   lastSentAt: number;
   timer: NodeJS.Timeout;
+  pumpScheduled: boolean;
 }
 
 /**
@@ -68,7 +69,7 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.store.onAppend((topic) => {
-      for (const stream of this.byTopic.get(topic) ?? []) this.pump(stream);
+      for (const stream of this.byTopic.get(topic) ?? []) this.schedulePump(stream);
     });
     this.store.onDrop((topic) => {
       // A copy: ending a stream removes it from the set.
@@ -121,6 +122,7 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
         lastHeardAt: now,
         lastSentAt: now,
         timer: setInterval(() => this.beat(stream), heartbeatMs),
+        pumpScheduled: false,
       };
       stream.timer.unref();
       this.streams.set(stream.id, stream);
@@ -177,7 +179,7 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
       }
       if (ours) {
         stream.acked = Math.max(stream.acked, dto.nextOffset);
-        this.pump(stream);
+        this.schedulePump(stream);
       }
     }
     const nextOffset =
@@ -208,6 +210,21 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
     const end = this.store.readableEnd(stored);
     if (from === 'latest') return end;
     return Math.min(Math.max(from, firstOffset), end);
+  }
+
+  /**
+   * Pumps once the appends and acks already queued have run: publishes and
+   * deliveries arrive in bursts (one socket read holds many), and one frame
+   * for the burst costs the peer one write and the client one parse, where a
+   * frame per append would cost one each per message.
+   */
+  private schedulePump(stream: LiveStream): void {
+    if (stream.pumpScheduled) return;
+    stream.pumpScheduled = true;
+    setImmediate(() => {
+      stream.pumpScheduled = false;
+      this.pump(stream);
+    });
   }
 
   /** Sends what the credit allows of what is there. */

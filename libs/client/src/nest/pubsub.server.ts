@@ -99,6 +99,15 @@ export class PubSubServer extends Server implements CustomTransportStrategy {
     this.peer = new PeerClient(this.connectionOptions);
   }
 
+  /**
+   * A topic registered as that very string is found with one map lookup.
+   * Nest's own lookup first tries JSON.parse on the pattern, which throws
+   * for a plain topic name: a tenth of a subscriber's CPU at fan-out rates.
+   */
+  override getHandlerByPattern(pattern: string): MessageHandler | null {
+    return this.messageHandlers.get(pattern) ?? super.getHandlerByPattern(pattern);
+  }
+
   /** The topics handlers are registered for. */
   get topics(): string[] {
     return [...this.messageHandlers.keys()];
@@ -223,10 +232,7 @@ export class PubSubServer extends Server implements CustomTransportStrategy {
     const handler = this.getHandlerByPattern(topic);
     if (!handler) return true;
     const retries = this.options.retries ?? 3;
-    const backoff = new Backoff({
-      initialMs: this.options.retryBackoff?.initialMs ?? 100,
-      maxMs: this.options.retryBackoff?.maxMs ?? 5_000,
-    });
+    let backoff: Backoff | undefined;
     const payload = parsePayload(message.message);
     for (let attempt = 1; ; attempt++) {
       const context = new PubSubContext([
@@ -247,6 +253,10 @@ export class PubSubServer extends Server implements CustomTransportStrategy {
           await this.giveUp(message, error);
           return true;
         }
+        backoff ??= new Backoff({
+          initialMs: this.options.retryBackoff?.initialMs ?? 100,
+          maxMs: this.options.retryBackoff?.maxMs ?? 5_000,
+        });
         await sleep(backoff.next());
       }
     }
@@ -280,8 +290,19 @@ export class PubSubServer extends Server implements CustomTransportStrategy {
   }
 }
 
-/** A message that is JSON becomes its value; any other text is passed as it is. */
+/** JSON's literals and numbers: the texts besides objects, arrays and strings worth parsing. */
+const JSON_SCALAR = /^\s*(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)\s*$/;
+
+/**
+ * A message that is JSON becomes its value; any other text is passed as it
+ * is. Plain text is told apart before parsing: a failed JSON.parse throws,
+ * and building the SyntaxError costs more than handing the message over.
+ */
 function parsePayload(message: string): unknown {
+  const first = /\S/.exec(message)?.[0];
+  if (first !== '{' && first !== '[' && first !== '"' && !JSON_SCALAR.test(message)) {
+    return message;
+  }
   try {
     return JSON.parse(message);
   } catch {
