@@ -68,6 +68,15 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
   PeerIdDto: { peerId: 'peer1:5555' },
   ClaimTopicDto: { topic: 'Sports', peerId: 'peer1:5555' },
   ListConsumersDto: { topic: 'Sports' },
+  ConsumeDto: {
+    topic: 'Sports',
+    consumer: 'billing',
+    from: 'latest',
+    stream: 'a1b2c3',
+    credit: 256,
+    heartbeatMs: 5000,
+  },
+  ConsumeAckDto: { topic: 'Sports', consumer: 'billing', stream: 'a1b2c3', nextOffset: 12 },
   EmptyDto: {},
 };
 

@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, TcpContext } from '@nestjs/microservices';
 import { PeerStreamPatterns } from '@p2p-pubsub/protocol';
 import { ConsumeAckDto, ConsumeDto } from '@p2p-pubsub/protocol/dto';
+import { UserAccess } from '@p2p-pubsub/server';
 import type { Socket } from 'net';
 import { ConsumeService } from './consume.service';
 
@@ -14,7 +15,9 @@ function netSocketOf(context: TcpContext): Socket {
 export class ConsumeController {
   constructor(private readonly consume: ConsumeService) {}
 
+  // Reading a topic, as pull is.
   @MessagePattern(PeerStreamPatterns.Consume)
+  @UserAccess('subscribe')
   stream(@Payload() dto: ConsumeDto, @Ctx() context: TcpContext) {
     const socket = netSocketOf(context);
     return this.consume.consume(dto, (listener) => {
@@ -28,6 +31,7 @@ export class ConsumeController {
   }
 
   @MessagePattern(PeerStreamPatterns.ConsumeAck)
+  @UserAccess('subscribe')
   ack(@Payload() dto: ConsumeAckDto) {
     return this.consume.ack(dto);
   }
