@@ -3,12 +3,20 @@
 // the credit out beyond what was acknowledged; acknowledgements moving the
 // consumer durably, so a new stream, or one after the peer restarted,
 // resumes from them; heartbeats from the peer on an idle stream; and the
-// peer ending a stream by itself when its client goes away or goes silent.
-import { ConsumedMessage, LiveConsumer, LiveConsumerOptions, PeerClient } from '@p2p-pubsub/client';
+// peer ending a stream by itself when its client goes away or goes silent;
+// with security on, streams over TLS only to a client allowed to subscribe.
+import {
+  ConsumedMessage,
+  LiveConsumer,
+  LiveConsumerOptions,
+  PeerClient,
+  PubSubError,
+} from '@p2p-pubsub/client';
 import { PeerStreamPatterns } from '@p2p-pubsub/protocol';
 import { Cluster, startCluster } from './support/cluster';
 import { DataDirs } from './support/data-dirs';
 import { RawConnection, nestFrame, parseNestFrames } from './support/raw-socket';
+import { CertFiles, SecureCluster, TestPki, startSecureCluster } from './support/secure-cluster';
 import { waitFor } from './support/wait';
 
 /** A LiveConsumer that records what it is given; acknowledges each message unless told not to. */
@@ -185,5 +193,60 @@ describe('live consumption (consume)', () => {
     await host.publish('Gone', 'x');
     await waitFor(() => next.texts.includes('x'));
     expect(cluster.peers[0].output.slice(mark).join('\n')).not.toMatch(/takes over/);
+  });
+});
+
+describe('live consumption with security on', () => {
+  let pki: TestPki;
+  let cluster: SecureCluster;
+  let alice: CertFiles;
+
+  beforeAll(async () => {
+    pki = new TestPki();
+    alice = pki.client('alice');
+    const bob = pki.client('bob');
+    cluster = await startSecureCluster(1, {
+      pki,
+      permissions: {
+        'client/alice': { allow: { subscribe: ['orders.*'], publish: ['orders.*'] } },
+        'client/bob': { allow: { create: ['>'], publish: ['>'] } },
+      },
+    });
+    await cluster.peerClient(0, bob).createTopic('orders.eu');
+    await cluster.peerClient(0, bob).createTopic('billing');
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    pki?.remove();
+  });
+
+  it('streams over TLS to a client allowed to subscribe, and refuses one that is not', async () => {
+    const peer = cluster.peerClient(0, alice);
+    const received: string[] = [];
+    const errors: PubSubError[] = [];
+    const allowed = peer.consume(
+      { topic: 'orders.eu', consumer: 'alice' },
+      {
+        message: (message) => {
+          received.push(message.message);
+          allowed.ack(message.offset);
+        },
+      },
+    );
+    const refused = peer.consume(
+      { topic: 'billing', consumer: 'alice' },
+      { message: () => undefined, error: (error) => errors.push(error) },
+    );
+    allowed.start();
+    refused.start();
+    try {
+      await peer.publish('orders.eu', 'over TLS');
+      await waitFor(() => received.includes('over TLS'));
+      await waitFor(() => errors.length > 0);
+      expect(errors[0].code).toBe('FORBIDDEN');
+    } finally {
+      await Promise.all([allowed.close(), refused.close()]);
+    }
   });
 });

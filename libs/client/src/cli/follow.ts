@@ -10,8 +10,13 @@ export interface FollowOptions {
   count?: number;
 }
 
-/** Stream failures that following cannot outlast: the topic is gone from the peer. */
-const GONE = new Set<string>([ErrorCodes.NotSubscribed, ErrorCodes.TopicNotFound]);
+/** Stream failures that waiting will not mend: the topic is gone, or this client may not read it. */
+const FINAL = new Set<string>([
+  ErrorCodes.NotSubscribed,
+  ErrorCodes.TopicNotFound,
+  ErrorCodes.Forbidden,
+  ErrorCodes.Unauthenticated,
+]);
 
 /**
  * Follows `topic` on `peer` through a live `consume` stream until `signal`
@@ -51,7 +56,7 @@ export async function follow(
           if (--left === 0) finish();
         },
         error: (error, willRetry) => {
-          if (!willRetry || GONE.has(error.code)) finish(error);
+          if (!willRetry || FINAL.has(error.code)) finish(error);
         },
       },
     );
