@@ -104,7 +104,8 @@ subscribed to it first.`,
     from: {
       type: 'string',
       valueName: 'latest|earliest|offset',
-      description: 'where to start (default latest; a named consumer: its position)',
+      description:
+        'where to start: default latest; a named consumer resumes (its first run: earliest)',
     },
     count: { type: 'string', short: 'c', valueName: 'n', description: 'exit after n messages' },
   },
