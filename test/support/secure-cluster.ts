@@ -109,7 +109,7 @@ export interface SecureCluster {
   indexerFiles: CertFiles;
   peers: SecurePeer[];
   /** A PeerClient to peer `index` as the client `files`, trusting `caFile` as it is now (closed by stop). */
-  peerClient(index: number, files?: CertFiles): PeerClient;
+  peerClient(index: number, files?: CertFiles, token?: string): PeerClient;
   indexerClient(files?: CertFiles): IndexerClient;
   /** A bare connection to a peer, for patterns the clients do not send. */
   connection(port: number, files?: CertFiles, tls?: ConnectionOptions): RpcConnection;
@@ -184,13 +184,14 @@ export async function startSecureCluster(
     indexer,
     indexerFiles,
     peers,
-    peerClient: (index, files) =>
+    peerClient: (index, files, token) =>
       track(
         new PeerClient({
           host: '127.0.0.1',
           port: peers[index].port,
           requestTimeoutMs: DEADLINE_MS,
           tls: pki.tls(files, 'peer', caFile),
+          token,
         }),
       ),
     indexerClient: (files) =>

@@ -5,6 +5,7 @@ import {
   ErrorCodes,
   PeerUnavailableError,
   PubSubError,
+  TOKEN,
   isErrorReply,
 } from '@p2p-pubsub/protocol';
 import {
@@ -35,6 +36,12 @@ export interface ConnectionOptions {
    * so certificates reloaded meanwhile apply to the next connection.
    */
   tls?: TlsOptions | (() => TlsOptions);
+  /**
+   * With security on, a client without a certificate authenticates with a
+   * token (sent with every request, over TLS); the permissions file names
+   * the client it belongs to.
+   */
+  token?: string;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
@@ -214,8 +221,10 @@ export class RpcConnection {
     id: number,
     pattern: string,
     data: unknown,
-    metadata?: Record<string, unknown>,
+    requestMetadata?: Record<string, unknown>,
   ): void {
+    const { token } = this.options;
+    const metadata = token === undefined ? requestMetadata : { ...requestMetadata, [TOKEN]: token };
     const frame = encodeFrame(
       metadata === undefined ? { pattern, data, id } : { pattern, data, id, metadata },
     );

@@ -102,3 +102,10 @@ export function parsePrincipalId(id: string): Principal | undefined {
  * believed on a connection authenticated as a peer.
  */
 export const ON_BEHALF_OF = 'onBehalfOf';
+
+/**
+ * Where a client without a certificate puts its token: a packet metadata
+ * field on Nest's wire, a field of each command on the bare JSON wire. The
+ * permissions file names the client each token's SHA-256 belongs to.
+ */
+export const TOKEN = 'token';

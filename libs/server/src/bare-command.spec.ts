@@ -23,6 +23,15 @@ describe('parseBareCommand', () => {
     });
   });
 
+  it('moves a token field into the metadata, where a Nest client puts it', () => {
+    expect(
+      parseBareCommand('{"command": "pull", "topic": "Sports", "token": "t0k"}', PeerBareCommands),
+    ).toEqual({ pattern: 'pull', data: { topic: 'Sports' }, metadata: { token: 't0k' } });
+    expect(
+      parseBareCommand('{"command": "pull", "topic": "Sports", "token": 7}', PeerBareCommands),
+    ).toMatchObject({ status: 'error', code: 'VALIDATION_FAILED' });
+  });
+
   it("maps the original indexer's commands onto ours, with host and port as the peer id", () => {
     expect(
       parseBareCommand('{"command": "query_topic", "topic": "Sports"}', IndexerBareCommands),

@@ -3,6 +3,7 @@ import {
   ErrorCodes,
   ErrorReply,
   PubSubError,
+  TOKEN,
   ValidationFailedError,
   isErrorReply,
 } from '@p2p-pubsub/protocol';
@@ -12,6 +13,8 @@ import { ReplyPacket } from '@p2p-pubsub/wire';
 export interface BareRequest {
   pattern: string;
   data: Record<string, unknown>;
+  /** A `token` field of the command, moved where a Nest client puts it. */
+  metadata?: Record<string, unknown>;
 }
 
 const USAGE = 'a command is a JSON object such as {"command": "create_topic", "topic": "Sports"}';
@@ -42,7 +45,7 @@ export function parseBareCommand(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return new ValidationFailedError(`Got ${describe(value)}: ${USAGE}`).toReply();
   }
-  const { command, ...fields } = value as Record<string, unknown>;
+  const { command, [TOKEN]: token, ...fields } = value as Record<string, unknown>;
   if (command === undefined) {
     return new ValidationFailedError(`Missing "command": ${USAGE}`).toReply();
   }
@@ -59,7 +62,13 @@ export function parseBareCommand(
       `Unknown command '${command}'; known commands: ${Object.keys(commands).join(', ')}`,
     ).toReply();
   }
-  return { pattern: entry.pattern, data: entry.toPayload ? entry.toPayload(fields) : fields };
+  if (token !== undefined && typeof token !== 'string') {
+    return new ValidationFailedError(`"token" must be a string, got ${describe(token)}`).toReply();
+  }
+  const data = entry.toPayload ? entry.toPayload(fields) : fields;
+  return token === undefined
+    ? { pattern: entry.pattern, data }
+    : { pattern: entry.pattern, data, metadata: { [TOKEN]: token } };
 }
 
 /**

@@ -25,7 +25,7 @@ export class ReplicaHostGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.security.enabled) return true;
-    const caller = connectionPrincipal(context);
+    const caller = connectionPrincipal(context, this.security);
     const { topic } = (context.switchToRpc().getData() ?? {}) as { topic?: unknown };
     // A payload without a topic string never reaches the handler: validation refuses it.
     if (typeof topic !== 'string') return true;

@@ -43,6 +43,8 @@ export interface CliContext {
   indexer(): IndexerClient;
   /** TLS options from --ca/--cert/--key (PUBSUB_TLS_*) for a server of `role`; undefined without --ca. */
   tls(role: PrincipalRole): ConnectionOptions | undefined;
+  /** --token (PUBSUB_TOKEN): how a client without a certificate authenticates. */
+  token?: string;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

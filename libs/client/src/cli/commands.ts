@@ -189,6 +189,7 @@ subscribers' lag is still reported by their host.`,
       timeoutMs: integerOption(context, 'timeout-ms') ?? 2_000,
       connectHost: context.options['connect-host'] as string | undefined,
       peerTls: context.tls('peer'),
+      token: context.token,
     });
     context.stdout.write(
       context.options.json ? `${JSON.stringify(result, null, 2)}\n` : formatStatus(result),

@@ -28,6 +28,11 @@ const GLOBAL_OPTIONS: Record<string, CliOption> = {
     description: 'your certificate (default $PUBSUB_TLS_CERT)',
   },
   key: { type: 'string', valueName: 'file', description: 'its key (default $PUBSUB_TLS_KEY)' },
+  token: {
+    type: 'string',
+    valueName: 'token',
+    description: 'with --ca and no certificate: your token (default $PUBSUB_TOKEN)',
+  },
   help: { type: 'boolean', short: 'h', description: 'help for the command' },
 };
 
@@ -111,13 +116,13 @@ async function runCommand(
       throw new UsageError(`${source}: ${(error as Error).message}`, command);
     }
   };
-  const file = (name: 'ca' | 'cert' | 'key', variable: string) =>
+  const setting = (name: 'ca' | 'cert' | 'key' | 'token', variable: string) =>
     (parsed.values[name] as string | undefined) ?? (io.env[variable] || undefined);
   const tls: CliContext['tls'] = (role) => {
     const files = {
-      ca: file('ca', 'PUBSUB_TLS_CA'),
-      cert: file('cert', 'PUBSUB_TLS_CERT'),
-      key: file('key', 'PUBSUB_TLS_KEY'),
+      ca: setting('ca', 'PUBSUB_TLS_CA'),
+      cert: setting('cert', 'PUBSUB_TLS_CERT'),
+      key: setting('key', 'PUBSUB_TLS_KEY'),
     };
     if (files.ca === undefined) {
       if (files.cert !== undefined || files.key !== undefined) {
@@ -136,10 +141,12 @@ async function runCommand(
     args,
     options: parsed.values as CliContext['options'],
     tls,
+    token: setting('token', 'PUBSUB_TOKEN'),
     peer: (clientOptions = {}) => {
       const client = new PeerClient({
         ...address('peer', 'PUBSUB_PEER', 'localhost:5555'),
         tls: tls('peer'),
+        token: setting('token', 'PUBSUB_TOKEN'),
         ...clientOptions,
       });
       opened.push(client);
@@ -149,6 +156,7 @@ async function runCommand(
       const client = new IndexerClient({
         ...address('indexer', 'PUBSUB_INDEXER', 'localhost:6000'),
         tls: tls('indexer'),
+        token: setting('token', 'PUBSUB_TOKEN'),
       });
       opened.push(client);
       return client;

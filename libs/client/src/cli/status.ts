@@ -55,8 +55,9 @@ export interface StatusOptions {
   timeoutMs: number;
   /** Reach every peer at this address rather than the one it registered (compose, from the host). */
   connectHost?: string;
-  /** TLS options for the peers, with security on. */
+  /** TLS options and token for the peers, with security on. */
   peerTls?: ConnectionOptions;
+  token?: string;
 }
 
 interface PeerReplies {
@@ -138,6 +139,7 @@ async function askPeer(
     port: peer.port,
     requestTimeoutMs: options.timeoutMs,
     tls: options.peerTls,
+    token: options.token,
   });
   try {
     const [topics, consumers, health] = await Promise.all([

@@ -19,6 +19,8 @@ export interface PubSubClientOptions {
   maxMessageBytes?: number;
   /** Connect with TLS (CA, client certificate, server name) instead of plain TCP. */
   tls?: TlsOptions;
+  /** With security on and no client certificate: the client's token (see the README's Security). */
+  token?: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5_000;

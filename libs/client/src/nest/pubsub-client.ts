@@ -52,6 +52,7 @@ export class PubSubClient
       requestTimeoutMs: this.timeoutMs,
       limits: wireLimitsFor(options.maxMessageBytes),
       tls: options.tls,
+      token: options.token,
     });
   }
 

@@ -69,7 +69,7 @@ export class UserGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (!this.security.enabled) return true;
     const access = this.reflector.get<UserAccess>(USER_ACCESS, context.getHandler());
-    const caller = callerOf(context);
+    const caller = callerOf(context, this.security);
     const permissions = this.security.permissions;
     if (access === 'read') {
       if (isClusterMember(caller) || permissions.hasEntry(caller.id)) return true;
@@ -92,7 +92,7 @@ export class ClusterMemberGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.security.enabled) return true;
-    const principal = connectionPrincipal(context);
+    const principal = connectionPrincipal(context, this.security);
     if (principal.role !== 'peer') {
       throw new ForbiddenError(
         `only the cluster's peers may call '${patternOf(context)}'; this connection is ${principal.id}`,

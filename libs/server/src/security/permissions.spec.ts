@@ -2,7 +2,10 @@
 // winning over allow, nothing for a principal without an entry, admins, and
 // a file that is wrong being refused with where it is wrong (so a typo
 // cannot silently grant or take away access).
+import { createHash } from 'crypto';
 import { Permissions, TopicPattern } from './permissions';
+
+const digest = (token: string) => `sha256:${createHash('sha256').update(token).digest('hex')}`;
 
 const file = (principals: object) => JSON.stringify({ principals });
 
@@ -73,6 +76,16 @@ describe('Permissions', () => {
     expect(permissions.isAdmin('client/alice')).toBe(false);
   });
 
+  it('knows a client by the SHA-256 of its token, and nobody by another token', () => {
+    const withTokens = Permissions.parse(
+      file({ 'client/bob': { tokens: [digest('s3cret'), digest('other')] } }),
+    );
+    expect(withTokens.principalForToken('s3cret')).toBe('client/bob');
+    expect(withTokens.principalForToken('other')).toBe('client/bob');
+    expect(withTokens.principalForToken('s3cret ')).toBeUndefined();
+    expect(permissions.principalForToken('s3cret')).toBeUndefined();
+  });
+
   it('grants nothing with no file', () => {
     expect(Permissions.none.allows('client/alice', 'publish', 'orders.eu')).toBe(false);
   });
@@ -101,6 +114,21 @@ describe('Permissions', () => {
       'admin that is not a boolean',
       file({ 'client/a': { admin: 'yes' } }),
       /admin: must be true or false/,
+    ],
+    [
+      'a token in the clear',
+      file({ 'client/a': { tokens: ['s3cret'] } }),
+      /tokens\[0\]: must be "sha256:"/,
+    ],
+    [
+      "a cluster member's token",
+      file({ 'peer/p:1': { tokens: [digest('x')] } }),
+      /only a client authenticates with a token/,
+    ],
+    [
+      'one token for two clients',
+      file({ 'client/a': { tokens: [digest('x')] }, 'client/b': { tokens: [digest('x')] } }),
+      /the same token is also client\/a's/,
     ],
   ])('refuses %s, saying where', (_what, text, message) => {
     expect(() => Permissions.parse(text)).toThrow(message);

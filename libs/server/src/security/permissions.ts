@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+
 /** What the permissions file grants per topic; `subscribe` covers subscribe, unsubscribe and pull. */
 export const TopicActions = ['publish', 'subscribe', 'create', 'delete'] as const;
 export type TopicAction = (typeof TopicActions)[number];
@@ -52,17 +54,24 @@ export class PermissionsFileError extends Error {}
  *         "allow": { "publish": ["orders.*"], "subscribe": ["orders.*", "news.>"] },
  *         "deny":  { "publish": ["orders.audit"] }
  *       },
- *       "client/ops": { "admin": true }
+ *       "client/ops": { "admin": true },
+ *       "client/bob": { "tokens": ["sha256:<hex>"], "allow": { "subscribe": [">"] } }
  *     }
  *   }
  *
  * A request is allowed when an allow pattern of its action matches the
  * topic and no deny pattern does (deny wins). A principal with no entry may
  * do nothing; an admin may do everything, including deleting topics that
- * others created.
+ * others created. A client may authenticate with a token instead of a
+ * certificate: the file lists the SHA-256 of each of its tokens (never the
+ * token itself, so the file is no secret).
  */
 export class Permissions {
-  private constructor(private readonly principals: ReadonlyMap<string, Grants>) {}
+  private constructor(
+    private readonly principals: ReadonlyMap<string, Grants>,
+    /** SHA-256 (hex) of a token, to the client it authenticates. */
+    private readonly tokens: ReadonlyMap<string, string> = new Map(),
+  ) {}
 
   /** Nobody may do anything: security on without a permissions file. */
   static readonly none = new Permissions(new Map());
@@ -78,13 +87,21 @@ export class Permissions {
     const root = object(document, 'the file');
     only(root, ['principals'], 'the file');
     const principals = new Map<string, Grants>();
+    const tokens = new Map<string, string>();
     for (const [id, entry] of Object.entries(object(root.principals ?? {}, 'principals'))) {
       const where = `principals["${id}"]`;
       if (!/^(client|peer|indexer)\/[A-Za-z0-9._:-]{1,255}$/.test(id)) {
         throw new PermissionsFileError(`${where}: a principal is <role>/<name>, e.g. client/alice`);
       }
       const fields = object(entry, where);
-      only(fields, ['admin', 'allow', 'deny'], where);
+      only(fields, ['admin', 'allow', 'deny', 'tokens'], where);
+      for (const digest of tokenDigests(fields.tokens, id, `${where}.tokens`)) {
+        const holder = tokens.get(digest);
+        if (holder !== undefined) {
+          throw new PermissionsFileError(`${where}.tokens: the same token is also ${holder}'s`);
+        }
+        tokens.set(digest, id);
+      }
       if (fields.admin !== undefined && typeof fields.admin !== 'boolean') {
         throw new PermissionsFileError(`${where}.admin: must be true or false`);
       }
@@ -94,7 +111,12 @@ export class Permissions {
         deny: actions(fields.deny, `${where}.deny`),
       });
     }
-    return new Permissions(principals);
+    return new Permissions(principals, tokens);
+  }
+
+  /** The client a token authenticates, by its SHA-256; undefined when no entry lists it. */
+  principalForToken(token: string): string | undefined {
+    return this.tokens.get(createHash('sha256').update(token).digest('hex'));
   }
 
   get size(): number {
@@ -116,6 +138,26 @@ export class Permissions {
     if (grants.admin) return true;
     return grants.allow.get(action)?.some((pattern) => pattern.matches(topic)) ?? false;
   }
+}
+
+/** `["sha256:<64 hex digits>", ...]`, for a client only (cluster members have certificates). */
+function tokenDigests(value: unknown, principal: string, where: string): string[] {
+  if (value === undefined) return [];
+  if (!principal.startsWith('client/')) {
+    throw new PermissionsFileError(`${where}: only a client authenticates with a token`);
+  }
+  if (!Array.isArray(value)) {
+    throw new PermissionsFileError(`${where}: must be a list of "sha256:<hex>" digests`);
+  }
+  return value.map((entry: unknown, index) => {
+    const match = typeof entry === 'string' ? /^sha256:([0-9a-f]{64})$/.exec(entry) : null;
+    if (!match) {
+      throw new PermissionsFileError(
+        `${where}[${index}]: must be "sha256:" and the token's SHA-256 in 64 lowercase hex digits`,
+      );
+    }
+    return match[1];
+  });
 }
 
 function actions(value: unknown, where: string): Map<TopicAction, TopicPattern[]> {

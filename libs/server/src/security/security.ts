@@ -9,7 +9,12 @@ import {
   TlsOptions,
   createSecureContext,
 } from 'tls';
-import { Principal, PrincipalRole, principalFromSubjectAltName } from '@p2p-pubsub/protocol';
+import {
+  Principal,
+  PrincipalRole,
+  parsePrincipalId,
+  principalFromSubjectAltName,
+} from '@p2p-pubsub/protocol';
 import { ConfigError } from '../config';
 import { Permissions, PermissionsFileError } from './permissions';
 import { SecuritySettings, securitySources } from './security.settings';
@@ -75,6 +80,12 @@ export class Security {
 
   get permissions(): Permissions {
     return this.currentPermissions;
+  }
+
+  /** The client a token authenticates under the permissions file as it is now. */
+  principalForToken(token: string): Principal | undefined {
+    const id = this.currentPermissions.principalForToken(token);
+    return id === undefined ? undefined : parsePrincipalId(id);
   }
 
   /**
