@@ -10,8 +10,16 @@ import type { Parameters } from 'fast-check';
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261130);
 
+/** A failure's path, with its seed, replays just that case (FUZZ_PATH="34:1:4"). */
+const FUZZ_PATH = process.env.FUZZ_PATH;
+
 export function fuzz<T>(extra: Parameters<T> = {}): Parameters<T> {
-  return { seed: FUZZ_SEED, numRuns: FUZZ_RUNS, ...extra };
+  return {
+    seed: FUZZ_SEED,
+    numRuns: FUZZ_RUNS,
+    ...extra,
+    ...(FUZZ_PATH ? { path: FUZZ_PATH } : {}),
+  };
 }
 
 /** A jest timeout for a property: generous for long runs, jest's default otherwise. */
