@@ -55,6 +55,10 @@ const LATENCY_ROWS = [
   'fanout-nest-pubsub',
   'cli-start',
   'cli-pub-stdin',
+  'metrics-on-publish-host-100B-x128',
+  'metrics-off-publish-host-100B-x128',
+  'metrics-on-fanout',
+  'metrics-off-fanout',
   'create_topic-x1',
   'subscribe-x1',
   'publish-host-tls-100B-x1',
@@ -170,6 +174,8 @@ describe('npm run bench -- --quick', () => {
       'fanout-nest-pubsub',
       'cli-pub-stdin',
       'cli-start',
+      'metrics-on-publish-host-100B-x128',
+      'metrics-on-fanout',
       ...MEMORY_ROWS,
     ]) {
       expect(judged).toContain(id);

@@ -66,6 +66,8 @@ export class BenchCluster {
   indexer: LaunchedProcess;
   indexerClient: IndexerClient;
   peers: PeerHandle[] = [];
+  /** Peers started by startMetricsPairs: four with metrics, four without. */
+  metricsPeers: { on: PeerHandle[]; off: PeerHandle[] } = { on: [], off: [] };
   echo: LaunchedProcess;
   echoConnection: RpcConnection;
   /** The same echo on our TcpServer rather than Nest's ServerTCP. */
@@ -75,6 +77,10 @@ export class BenchCluster {
   private readonly clients: Array<{ close(): Promise<void> }> = [];
   /** With `secure`: the certificate files the bench's clients connect with. */
   private clientFiles?: TlsFiles;
+  private launch: (
+    name: string,
+    options: Omit<LaunchOptions, 'name' | 'nodeFlags'>,
+  ) => LaunchedProcess;
 
   constructor(private readonly options: ClusterOptions) {}
 
@@ -86,7 +92,7 @@ export class BenchCluster {
 
     const prefix = this.options.secure ? 'tls-' : '';
     // Each is ready once its ready file says so (a peer: registered).
-    const launch = (name: string, options: Omit<LaunchOptions, 'name' | 'nodeFlags'>) =>
+    const launch = (this.launch = (name, options) =>
       this.children.add(
         new LaunchedProcess({
           name: prefix + name,
@@ -94,7 +100,7 @@ export class BenchCluster {
           keepLines: KEPT_LINES,
           ...options,
         }),
-      );
+      ));
     const peerPorts = this.options.secure
       ? await Promise.all(Array.from({ length: PEER_COUNT }, () => freePort()))
       : Array.from({ length: PEER_COUNT }, () => 0);
@@ -159,6 +165,46 @@ export class BenchCluster {
       : [];
   }
 
+  /**
+   * Starts two more sets of four peers, fresh and alike but for metrics:
+   * one with its ops port (metrics on), one with OPS_PORT=0 (nothing
+   * counted), launched in alternation so that neither set is the one that
+   * started first. The metrics workload compares them in turns.
+   */
+  async startMetricsPairs(): Promise<{ on: PeerHandle[]; off: PeerHandle[] }> {
+    if (this.metricsPeers.on.length > 0) return this.metricsPeers;
+    const sets = { on: [] as LaunchedProcess[], off: [] as LaunchedProcess[] };
+    for (let i = 1; i <= PEER_COUNT; i++) {
+      for (const side of ['on', 'off'] as const) {
+        const name = `metrics-${side}-peer${i}`;
+        sets[side].push(
+          this.launch(name, {
+            script: ENTRY.peer,
+            args: [
+              '--port',
+              '0',
+              '--indexer-port',
+              String(this.indexer.port),
+              '--data-dir',
+              join(this.dataRoot, name),
+              ...(side === 'off' ? ['--ops-port', '0'] : []),
+            ],
+          }),
+        );
+      }
+    }
+    await Promise.all([...sets.on, ...sets.off].map((peer) => peer.start()));
+    const handles = (processes: LaunchedProcess[]) =>
+      processes.map((process) => ({ process, client: this.connect({ process }) }));
+    this.metricsPeers = { on: handles(sets.on), off: handles(sets.off) };
+    return this.metricsPeers;
+  }
+
+  /** Where a peer serves /metrics; undefined when its ops port is off. */
+  opsPortOf(peer: PeerHandle): number | undefined {
+    return peer.process.report?.opsPort;
+  }
+
   /** A further client of its own (its own socket) to a peer. */
   connect(peer: Pick<PeerHandle, 'process'>): PeerClient {
     return this.track(
@@ -205,7 +251,11 @@ export class BenchCluster {
   /** Closes the clients, stops every process (peers before the indexer), removes the data. */
   async stop(): Promise<void> {
     await Promise.allSettled(this.clients.map((client) => client.close()));
-    const peers = new Set(this.peers.map((peer) => peer.process));
+    const peers = new Set(
+      [...this.peers, ...this.metricsPeers.on, ...this.metricsPeers.off].map(
+        (peer) => peer.process,
+      ),
+    );
     await this.children.stopAll(
       (child) => peers.has(child) || child === this.echo || child === this.tcpServerEcho,
     );

@@ -10,7 +10,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --readme-file F  the same, in another file
   --profile DIR    start every service with node --cpu-prof, profiles written to DIR
   --only LIST      comma-separated workload families (the echo reference always runs):
-                   indexer, publish, pull, fanout, nats, nest, cli, topics, tls, memory
+                   indexer, publish, pull, fanout, metrics, nats, nest, cli, topics, tls, memory
   --help           this text
 `;
 
@@ -19,6 +19,7 @@ export const FAMILIES = [
   'publish',
   'pull',
   'fanout',
+  'metrics',
   'nats',
   'nest',
   'cli',

@@ -18,6 +18,7 @@ import {
   runPubSubServerFanOut,
   runStalledConsumer,
 } from './workloads/nest-fan-out.workload';
+import { runMetricsCost } from './workloads/metrics-cost.workload';
 import { findNatsServer, runNatsFanOut } from './workloads/nats-fan-out.workload';
 import { runPublish } from './workloads/publish.workload';
 import { runPull } from './workloads/pull.workload';
@@ -64,6 +65,8 @@ async function main(options: BenchOptions): Promise<void> {
     if (families.has('publish')) await step('publish', () => runPublish(cluster, sizes));
     if (families.has('pull')) await step('pull', () => runPull(cluster, sizes));
     if (families.has('fanout')) await step('fan-out', () => runFanOut(cluster, sizes));
+    if (families.has('metrics'))
+      await step('metrics on and off', () => runMetricsCost(cluster, sizes));
     if (families.has('nats'))
       await step('fan-out over NATS', () => runNatsFanOut(cluster.children, sizes));
     if (families.has('nest')) {

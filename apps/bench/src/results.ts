@@ -24,6 +24,8 @@ export interface LatencyRow {
    * pairedEcho) is the same workload in plaintext, in the same run.
    */
   reference?: 'plaintext';
+  /** CPU time of the measured services per operation, from /proc (the metrics rows). */
+  cpuUsPerOperation?: number;
 }
 
 /** Resident memory of one process after a workload. */

@@ -1,4 +1,5 @@
 import { LatencyRow, Row, echoReference } from './results';
+import { METRICS_ROW_IDS } from './workloads/metrics-cost.workload';
 import { NATS_ROW_ID } from './workloads/nats-fan-out.workload';
 import { TLS_PUBLISH_128 } from './workloads/tls.workload';
 import { JETSTREAM_ROW_ID, NEST_PUBSUB_ROW_ID } from './workloads/nest-fan-out.workload';
@@ -120,6 +121,33 @@ export function evaluateTargets(rows: Row[]): TargetResult[] {
       actual: `${cliStart.p50Ms.toFixed(0)} ms`,
       met: cliStart.p50Ms < 300,
     });
+  }
+
+  // Issue 11: metrics must not slow the hot path.
+  for (const [onId, offId] of [
+    [METRICS_ROW_IDS.publishOn, METRICS_ROW_IDS.publishOff],
+    [METRICS_ROW_IDS.fanOutOn, METRICS_ROW_IDS.fanOutOff],
+  ]) {
+    const on = latency(onId);
+    const off = latency(offId);
+    if (!on || !off) continue;
+    const ratio = on.throughput / off.throughput;
+    results.push({
+      rowId: onId,
+      target: 'throughput ≥ 95% of metrics off',
+      actual: `${(ratio * 100).toFixed(1)}%`,
+      met: ratio >= 0.95,
+    });
+    // CPU time per operation is steadier than throughput on a shared machine.
+    if (on.cpuUsPerOperation !== undefined && off.cpuUsPerOperation !== undefined) {
+      const cpuRatio = on.cpuUsPerOperation / off.cpuUsPerOperation;
+      results.push({
+        rowId: onId,
+        target: 'CPU per operation ≤ 105% of metrics off',
+        actual: `${(cpuRatio * 100).toFixed(1)}% (${on.cpuUsPerOperation.toFixed(1)} vs ${off.cpuUsPerOperation.toFixed(1)} µs)`,
+        met: cpuRatio <= 1.05,
+      });
+    }
   }
 
   for (const row of rows) {

@@ -1,5 +1,5 @@
 import { PeerClient } from '@p2p-pubsub/client';
-import { BenchCluster } from '../bench-cluster';
+import { BenchCluster, PeerHandle } from '../bench-cluster';
 import { Sizes } from '../bench-options';
 import { ageOf, stampedMessage } from '../clock';
 import { LatencyRow } from '../results';
@@ -67,14 +67,32 @@ export async function measureFanOut(
   sizes: Sizes,
   topic: string,
 ): Promise<FanOutResult & { cpuMicros: number }> {
-  const [host, ...subscribers] = cluster.peers;
+  const run = await prepareFanOut(cluster, cluster.peers, topic);
+  await run(sizes.fanOut.warmup, sizes.fanOut.maxMs);
+  const pids = [cluster.indexer.pid, ...cluster.peers.map((peer) => peer.process.pid)];
+  const { result, cpuMicros } = await withCpu(pids, () =>
+    run(sizes.fanOut.messages, sizes.fanOut.maxMs),
+  );
+  return { ...result, cpuMicros };
+}
+
+/**
+ * Sets up `topic` on `peers[0]` with the other peers subscribed and one
+ * consumer connection each; returns a run of the fan-out over them.
+ */
+export async function prepareFanOut(
+  cluster: BenchCluster,
+  peers: PeerHandle[],
+  topic: string,
+): Promise<(messages: number, maxMs: number) => Promise<FanOutResult>> {
+  const [host, ...subscribers] = peers;
   await host.client.createTopic(topic);
   for (const subscriber of subscribers) await subscriber.client.subscribe(topic);
   // Long polls park on the peer; each consumer gets its own connection so
   // that a parked poll never queues behind the other clients' requests.
   const consumers = subscribers.map((subscriber) => cluster.connect(subscriber));
 
-  const run = async (messages: number, maxMs: number) => {
+  return async (messages: number, maxMs: number) => {
     const shape: FanOutShape = {
       messages,
       maxMs,
@@ -92,12 +110,6 @@ export async function measureFanOut(
       await Promise.all(pulling);
     }
   };
-  await run(sizes.fanOut.warmup, sizes.fanOut.maxMs);
-  const pids = [cluster.indexer.pid, ...cluster.peers.map((peer) => peer.process.pid)];
-  const { result, cpuMicros } = await withCpu(pids, () =>
-    run(sizes.fanOut.messages, sizes.fanOut.maxMs),
-  );
-  return { ...result, cpuMicros };
 }
 
 /** One consumer: long-polls `topic` on its peer and reports each message's age to the meter. */

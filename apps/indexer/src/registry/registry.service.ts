@@ -57,7 +57,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     if (!peer) {
       peer = { peerId, host: dto.host, port: dto.port, topics: new Set(), lastSeenAt: now };
       this.peers.set(peerId, peer);
-      this.logger.log(`peer ${peerId} registered`);
+      this.logger.log(`peer ${peerId} registered`, { peer: peerId });
     }
     peer.lastSeenAt = now;
     peer.opsPort = dto.opsPort;
@@ -82,7 +82,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
 
   unregister(peerId: string): SuccessReply {
     if (!this.removePeer(peerId)) throw new UnknownPeerError(peerId);
-    this.logger.log(`peer ${peerId} unregistered`);
+    this.logger.log(`peer ${peerId} unregistered`, { peer: peerId });
     return { status: 'success', message: `Peer ${peerId} unregistered` };
   }
 
@@ -115,7 +115,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     this.topicHosts.set(topic, peerId);
     peer.topics.add(topic);
     this.counts.claims++;
-    this.logger.log(`topic '${topic}' claimed by ${peerId}`);
+    this.logger.log(`topic '${topic}' claimed by ${peerId}`, { topic, peer: peerId });
     return { status: 'success', message: `Topic '${topic}' created`, topic, peerId };
   }
 
@@ -125,7 +125,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
     if (holder !== peerId) throw new NotOwnerError(topic, peerId);
     this.topicHosts.delete(topic);
     this.peers.get(peerId)?.topics.delete(topic);
-    this.logger.log(`topic '${topic}' released by ${peerId}`);
+    this.logger.log(`topic '${topic}' released by ${peerId}`, { topic, peer: peerId });
     return { status: 'success', message: `Topic '${topic}' deleted`, topic, peerId };
   }
 
@@ -164,6 +164,7 @@ export class RegistryService implements OnModuleInit, OnModuleDestroy {
         this.counts.leasesExpired++;
         this.logger.warn(
           `peer ${peer.peerId} evicted: silent for ${now - peer.lastSeenAt} ms (lease ${this.config.peerLeaseMs} ms); topics released: ${[...peer.topics].join(', ') || 'none'}`,
+          { peer: peer.peerId, topics: [...peer.topics] },
         );
       }
     }

@@ -123,6 +123,7 @@ export class DeliveryService
       this.save(dto.topic, cursor);
       this.logger.log(
         `peer ${peerId} subscribed to '${dto.topic}' from offset ${cursor.nextOffset}`,
+        { topic: dto.topic, peer: peerId, offset: cursor.nextOffset },
       );
     }
     this.pump(dto.topic, cursor);

@@ -106,6 +106,7 @@ export class IndexerLink implements BeforeApplicationShutdown, OnApplicationShut
     if (!this.registered) {
       this.logger.log(
         `registered with the indexer at ${this.indexer.address} as ${result.peerId} (${hosted.length} hosted topic(s))`,
+        { peer: result.peerId },
       );
     }
     const rejected = hosted.filter((topic) => !result.topics.includes(topic));

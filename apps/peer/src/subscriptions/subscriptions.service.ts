@@ -72,6 +72,7 @@ export class SubscriptionsService {
       if (!existing)
         this.logger.log(
           `subscribed to '${topic}' on ${host.peerId} from offset ${reply.startOffset}`,
+          { topic, peer: host.peerId, offset: reply.startOffset },
         );
       return this.subscribed(topic, host.peerId, reply.startOffset);
     } catch (error) {

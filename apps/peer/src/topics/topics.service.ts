@@ -59,7 +59,7 @@ export class TopicsService {
     await this.subscriptions.topicDeleted(topic);
     this.store.open(topic, 'hosted');
     if (caller) this.store.journal<string>(topic, CREATOR_JOURNAL).set('creator', caller.id);
-    this.logger.log(`topic '${topic}' created${caller ? ` by ${caller.id}` : ''}`);
+    this.logger.log(`topic '${topic}' created${caller ? ` by ${caller.id}` : ''}`, { topic });
     return { status: 'success', message: `Topic '${topic}' created`, topic };
   }
 
@@ -99,7 +99,7 @@ export class TopicsService {
     }
     this.delivery.topicDeleted(topic);
     await this.store.drop(topic);
-    this.logger.log(`topic '${topic}' deleted`);
+    this.logger.log(`topic '${topic}' deleted`, { topic });
     return { status: 'success', message: `Topic '${topic}' deleted`, topic };
   }
 
