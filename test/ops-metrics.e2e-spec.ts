@@ -76,7 +76,8 @@ describe('metrics after a scenario', () => {
     expect(on('pubsub_connections')).toBeGreaterThanOrEqual(1);
     expect(on('pubsub_requests_in_flight')).toBe(0);
     expect(on('process_open_fds')).toBeGreaterThan(0);
-    expect(on('nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(on('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
+    expect(on('process_resident_memory_bytes')).toBeGreaterThan(0);
 
     const subscriberText = await scrape(subscriberPeer1.opsPort!);
     expect(

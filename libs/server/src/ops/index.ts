@@ -3,6 +3,7 @@ export * from './metrics';
 export * from './metrics.service';
 export * from './ops.module';
 export * from './ops.settings';
+export * from './process-metrics';
 export * from './readiness-checks';
 export * from './request-meter';
 export * from './server-metrics';

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics';
 
 export const OPS_OPTIONS = Symbol('OPS_OPTIONS');
 
@@ -12,26 +13,17 @@ export interface OpsOptions {
   topicLabels: boolean;
 }
 
-const UNCHECKABLE_DEFAULT_METRICS = [
-  'nodejs_active_handles_total',
-  'nodejs_active_requests_total',
-  'nodejs_active_resources_total',
-];
-
 /**
  * This process's metrics registry (its own, not prom-client's global one)
- * and how fine its series are. The default process metrics (CPU, heap,
- * event-loop lag, open file descriptors, GC) are on whenever metrics are.
+ * and how fine its series are. The process metrics (CPU, memory, heap,
+ * event-loop lag, open file descriptors) are on whenever metrics are.
  */
 @Injectable()
 export class Metrics {
   readonly registry = new Registry();
 
   constructor(@Inject(OPS_OPTIONS) private readonly options: OpsOptions) {
-    if (!options.metricsEnabled) return;
-    collectDefaultMetrics({ register: this.registry });
-    // Gauges named like counters: `promtool check metrics` refuses them.
-    for (const name of UNCHECKABLE_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    if (options.metricsEnabled) registerProcessMetrics(this.registry);
   }
 
   get enabled(): boolean {
