@@ -1,14 +1,14 @@
 import { Counter, Gauge, Metric, Registry } from 'prom-client';
 
 /*
- * Metrics read at scrape time. prom-client's own instruments cost 0.3-0.4 µs
- * per counter increment and 0.9-2 µs per histogram observation, even on a
- * child with its labels bound (each call validates and hashes the labels
- * again): per publish, a histogram and two counters would have been 5-10%
- * of the host's CPU. So the hot path only bumps plain numbers (TopicCounters,
- * RequestMeter, LatencyHistogram) and the services keep their state anyway
- * (offsets, cursors, positions); these helpers turn both into series when
- * Prometheus asks, through prom-client's `collect` hook.
+ * Metrics read at scrape time. prom-client's own instruments validate and
+ * hash their labels on every call, even on a child with its labels bound:
+ * per publish, a histogram and two counters would have cost a noticeable
+ * share of the host's CPU (README, Metrics). So the hot path only bumps
+ * plain numbers (TopicCounters, RequestMeter, LatencyHistogram) and the
+ * services keep their state anyway (offsets, cursors, positions); these
+ * helpers turn both into series when Prometheus asks, through prom-client's
+ * `collect` hook.
  */
 
 export type Labels = Record<string, string>;
