@@ -19,8 +19,6 @@ import { DEADLINE_MS } from './support/deadline';
 import { ENTRY, runToEnd } from './support/processes';
 import { freePort } from './support/secure-cluster';
 
-const ROOT = process.cwd();
-
 interface ComposeService {
   command?: string[];
   environment?: Record<string, string>;
@@ -120,7 +118,8 @@ describe('pubsub cluster --tls-dir', () => {
         '--tls-dir',
         dir,
       ],
-      cwd: ROOT,
+      // The peers keep their logs in ./data/peer-<port>, as under npm start: here, not in the repository.
+      cwd: dir,
       startTimeoutMs: DEADLINE_MS,
       stopTimeoutMs: DEADLINE_MS,
     }).start();
