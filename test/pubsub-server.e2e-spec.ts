@@ -4,7 +4,8 @@
 // subscribes its peer by itself; a message is acknowledged only once its
 // handler's promise or Observable completes, so an application that stops
 // mid-message gets it again; a failing handler is retried, then the message
-// is skipped and counted, or dead-lettered.
+// is skipped and counted, or dead-lettered; with security on it consumes
+// over TLS as the client its token names.
 import 'reflect-metadata';
 import { Controller, INestMicroservice, Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,7 +13,9 @@ import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices'
 import { PeerClient } from '@p2p-pubsub/client';
 import { PubSubContext, PubSubServer, PubSubServerOptions } from '@p2p-pubsub/client/nest';
 import { Observable } from 'rxjs';
+import { createHash } from 'crypto';
 import { Cluster, startCluster } from './support/cluster';
+import { SecureCluster, TestPki, startSecureCluster } from './support/secure-cluster';
 import { waitFor } from './support/wait';
 
 interface Delivery {
@@ -191,5 +194,57 @@ describe('PubSubServer, the transport strategy', () => {
         error: expect.stringContaining('cannot take'),
       }),
     ]);
+  });
+});
+
+describe('PubSubServer with security on', () => {
+  const TOKEN = 'billing-service-token';
+  let pki: TestPki;
+  let cluster: SecureCluster;
+
+  beforeAll(async () => {
+    pki = new TestPki();
+    const admin = pki.client('admin');
+    cluster = await startSecureCluster(1, {
+      pki,
+      permissions: {
+        'client/admin': { admin: true },
+        'client/billing': {
+          tokens: [`sha256:${createHash('sha256').update(TOKEN).digest('hex')}`],
+          allow: { subscribe: ['orders', 'invoices'] },
+        },
+      },
+    });
+    for (const topic of ['orders', 'invoices']) {
+      await cluster.peerClient(0, admin).createTopic(topic);
+    }
+    await cluster.peerClient(0, admin).publish('orders', '{"id":1}');
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    pki?.remove();
+  });
+
+  it('consumes over TLS as the client its token names', async () => {
+    const server = new PubSubServer({
+      peer: `127.0.0.1:${cluster.peers[0].port}`,
+      consumer: 'billing',
+      tls: pki.tls(undefined, 'peer'),
+      token: TOKEN,
+      subscribeFrom: 'earliest',
+    });
+    const app = await NestFactory.createMicroservice(BillingModule, {
+      strategy: server,
+      logger: false,
+    });
+    try {
+      await app.listen();
+      const behaviour = app.get(Behaviour);
+      await waitFor(() => behaviour.seen.length > 0);
+      expect(behaviour.seen[0]).toMatchObject({ payload: { id: 1 }, topic: 'orders' });
+    } finally {
+      await app.close();
+    }
   });
 });

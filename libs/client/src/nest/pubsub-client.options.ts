@@ -1,5 +1,5 @@
-import type { ConnectionOptions as TlsOptions } from 'tls';
 import type { Address } from '../address';
+import type { ConnectionOptions } from '../rpc-connection';
 
 export interface PubSubClientOptions {
   /** The peer to talk to: `'localhost:5555'` or `{ host, port }`. */
@@ -17,8 +17,12 @@ export interface PubSubClientOptions {
   retry?: { initialMs?: number; maxMs?: number };
   /** The peer's MAX_MESSAGE_BYTES when it is not the default 1 MiB: sizes the frame limit. */
   maxMessageBytes?: number;
-  /** Connect with TLS (CA, client certificate, server name) instead of plain TCP. */
-  tls?: TlsOptions;
+  /**
+   * Connect with TLS (CA, client certificate, server name) instead of plain
+   * TCP: `tlsFromFiles(...)` of `@p2p-pubsub/client`, or a function read at
+   * each connection (certificates rotated on disk).
+   */
+  tls?: ConnectionOptions['tls'];
   /** With security on and no client certificate: the client's token (see the README's Security). */
   token?: string;
 }

@@ -95,6 +95,7 @@ export class PubSubServer extends Server implements CustomTransportStrategy {
       requestTimeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       limits: wireLimitsFor(options.maxMessageBytes),
       tls: options.tls,
+      token: options.token,
     };
     this.peer = new PeerClient(this.connectionOptions);
   }
