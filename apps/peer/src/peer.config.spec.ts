@@ -36,3 +36,20 @@ describe('loadPeerConfig storage settings', () => {
     expect(loadPeerConfig(['--fsync', 'always'], {}).fsync).toBe('always');
   });
 });
+
+describe('loadPeerConfig resource bounds', () => {
+  it('caps open files at 256 and topics at 10,000 by default, from a flag or the environment', () => {
+    expect(loadPeerConfig([], {})).toMatchObject({ maxOpenFiles: 256, maxTopics: 10_000 });
+    expect(loadPeerConfig(['--max-open-files', '64'], { MAX_TOPICS: '2500' })).toMatchObject({
+      maxOpenFiles: 64,
+      maxTopics: 2500,
+    });
+  });
+
+  it('refuses a cap too small to work with, naming the variable', () => {
+    expect(() => loadPeerConfig(['--max-open-files', '4'], {})).toThrow(
+      /MAX_OPEN_FILES \(--max-open-files\) = '4'/,
+    );
+    expect(() => loadPeerConfig([], { MAX_TOPICS: '0' })).toThrow(/MAX_TOPICS \(--max-topics\)/);
+  });
+});

@@ -102,6 +102,22 @@ export class PeerConfig extends SecuritySettings {
   @Min(1_000)
   retentionMs: number = 7 * DAY_MS;
 
+  /**
+   * Descriptors for log segments and journals, all topics together; files
+   * are opened on demand and the least recently used closed. Connections
+   * need descriptors too: keep this well under the process's limit (ulimit -n).
+   */
+  @IsInt()
+  @Min(16)
+  @Max(1_000_000)
+  maxOpenFiles: number = 256;
+
+  /** Topics this peer keeps, hosted and subscribed; one more is LIMIT_EXCEEDED. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  maxTopics: number = 10_000;
+
   /** The advertised host, falling back to the bind address. */
   get publicHost(): string {
     if (this.advertisedHost) return this.advertisedHost;
@@ -126,6 +142,8 @@ const sources: Record<Exclude<keyof PeerConfig, 'publicHost'>, SettingSource> = 
   retentionMessages: { env: 'RETENTION_MESSAGES', flags: ['retention-messages'] },
   retentionBytes: { env: 'RETENTION_BYTES', flags: ['retention-bytes'] },
   retentionMs: { env: 'RETENTION_MS', flags: ['retention-ms'] },
+  maxOpenFiles: { env: 'MAX_OPEN_FILES', flags: ['max-open-files'] },
+  maxTopics: { env: 'MAX_TOPICS', flags: ['max-topics'] },
   ...securitySources,
 };
 

@@ -160,3 +160,21 @@ export class ForbiddenError extends PubSubError {
     super(ErrorCodes.Forbidden, message);
   }
 }
+
+export class StorageFullError extends PubSubError {
+  constructor(message: string) {
+    super(ErrorCodes.StorageFull, message);
+  }
+}
+
+export class StorageError extends PubSubError {
+  constructor(message: string) {
+    super(ErrorCodes.StorageError, message);
+  }
+}
+
+export class LimitExceededError extends PubSubError {
+  constructor(message: string) {
+    super(ErrorCodes.LimitExceeded, message);
+  }
+}

@@ -54,7 +54,7 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
   }
 
   async pull(dto: PullDto): Promise<PullResult> {
-    const result = this.read(dto);
+    const result = await this.read(dto);
     if (result.messages.length > 0 || !dto.waitMs || this.closing) return result;
     await this.waitForAppend(dto.topic, dto.waitMs);
     return this.read(dto);
@@ -64,8 +64,10 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
    * Reads from the consumer's position (or `fromOffset`, without moving it).
    * `skipped` counts offsets between the start and what is returned that
    * this peer no longer holds or never received: retention removed them.
+   * The position moves only once it is journaled (a full disk answers
+   * STORAGE_FULL and the next pull returns the same messages).
    */
-  private read(dto: PullDto): PullResult {
+  private async read(dto: PullDto): Promise<PullResult> {
     const stored = this.store.get(dto.topic);
     if (!stored) throw new NotSubscribedError(dto.topic);
     const { log } = stored;
@@ -85,7 +87,7 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
       records.length > 0 ? records[records.length - 1].offset + 1 : Math.max(start, end);
     const skipped = nextOffset - start - records.length;
     if (!replay && position !== nextOffset && (records.length > 0 || position !== undefined)) {
-      positions.set(consumer, nextOffset);
+      await positions.set(consumer, nextOffset);
     }
     return {
       status: 'success',

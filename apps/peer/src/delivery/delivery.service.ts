@@ -20,7 +20,7 @@ import { Backoff } from '@p2p-pubsub/client';
 import { PeerLinks } from '../links/peer-links';
 import { LogStore } from '../log/log-store';
 import { StateJournal } from '../log/state-journal';
-import { TopicLog } from '../log/topic-log';
+import { LogRecord, TopicLog } from '../log/topic-log';
 import { PeerConfig } from '../peer.config';
 
 const MAX_BATCH_RECORDS = 1000;
@@ -30,6 +30,8 @@ const MAX_BATCH_RECORDS = 1000;
  * which subscriber peers drop by offset, so it need not be written per ack.
  */
 const CHECKPOINT_DELAY_MS = 100;
+/** A checkpoint that failed (a full disk) is tried again this much later. */
+const CHECKPOINT_RETRY_MS = 1_000;
 /** The journal (per hosted topic) that keeps its subscribers and their cursors. */
 const SUBSCRIBERS_JOURNAL = 'subscribers';
 
@@ -74,6 +76,8 @@ export class DeliveryService
   private readonly logger = new Logger('Delivery');
   private readonly cursors = new Map<string, Map<string, SubscriberCursor>>();
   private readonly checkpointTimers = new Map<string, NodeJS.Timeout>();
+  /** Topics whose last checkpoint failed: said once, and again when one succeeds. */
+  private readonly failingCheckpoints = new Set<string>();
 
   constructor(
     @Inject(PeerConfig) private readonly config: PeerConfig,
@@ -105,22 +109,34 @@ export class DeliveryService
   }
 
   /** Stops the pumps and checkpoints every cursor before the store closes. */
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     for (const topic of [...this.cursors.keys()]) {
-      this.checkpoint(topic);
+      await this.checkpoint(topic).catch((error: Error) =>
+        this.logger.warn(`could not checkpoint '${topic}' on shutdown: ${error.message}`, {
+          topic,
+        }),
+      );
       this.stop(topic);
     }
   }
 
-  addSubscriber(dto: AddSubscriberDto): AddSubscriberResult {
+  /**
+   * Journals a new subscriber before answering, and only then starts
+   * delivering to it: on a full disk the subscribe fails and nothing changed.
+   */
+  async addSubscriber(dto: AddSubscriberDto): Promise<AddSubscriberResult> {
     const log = this.hostedLog(dto.topic);
     const peerId = `${dto.host}:${dto.port}`;
-    const topicCursors = this.cursorsOf(dto.topic);
-    let cursor = topicCursors.get(peerId);
+    let cursor = this.cursors.get(dto.topic)?.get(peerId);
     if (!cursor) {
-      cursor = this.newCursor(peerId, dto.host, dto.port, this.startOffset(log, dto.from));
-      topicCursors.set(peerId, cursor);
-      this.save(dto.topic, cursor);
+      const added = this.newCursor(peerId, dto.host, dto.port, this.startOffset(log, dto.from));
+      await this.save(dto.topic, added);
+      // A concurrent subscribe of the same peer may have won while this one was saved.
+      cursor = this.cursorsOf(dto.topic).get(peerId);
+      if (!cursor) {
+        cursor = added;
+        this.cursorsOf(dto.topic).set(peerId, cursor);
+      }
       this.logger.log(
         `peer ${peerId} subscribed to '${dto.topic}' from offset ${cursor.nextOffset}`,
         { topic: dto.topic, peer: peerId, offset: cursor.nextOffset },
@@ -135,12 +151,13 @@ export class DeliveryService
     };
   }
 
-  removeSubscriber(topic: string, peerId: string): SuccessReply {
+  async removeSubscriber(topic: string, peerId: string): Promise<SuccessReply> {
     const cursor = this.cursors.get(topic)?.get(peerId);
     if (cursor) {
+      // Journaled first: a removal that did not reach the disk changes nothing.
+      if (this.store.get(topic)) await this.journal(topic).delete(peerId);
       clearTimeout(cursor.retryTimer);
-      this.cursors.get(topic)?.delete(peerId);
-      if (this.store.get(topic)) this.journal(topic).delete(peerId);
+      if (this.isCurrent(topic, cursor)) this.cursors.get(topic)?.delete(peerId);
       this.logger.log(`peer ${peerId} unsubscribed from '${topic}'`);
     }
     return { status: 'success', message: `Peer ${peerId} unsubscribed from topic '${topic}'` };
@@ -209,9 +226,16 @@ export class DeliveryService
     const stored = this.store.get(topic);
     if (!stored) return;
     const end = this.store.readableEnd(stored);
-    const records = stored.log
-      .read(cursor.nextOffset, MAX_BATCH_RECORDS, this.config.maxMessageBytes)
-      .filter((record) => record.offset < end);
+    let records: LogRecord[];
+    try {
+      records = stored.log
+        .read(cursor.nextOffset, MAX_BATCH_RECORDS, this.config.maxMessageBytes)
+        .filter((record) => record.offset < end);
+    } catch (error) {
+      // Out of descriptors, or a failing disk: this runs from publish and timers, so it retries.
+      this.retryLater(topic, cursor, error as Error);
+      return;
+    }
     if (records.length === 0) return;
     if (records[0].offset > cursor.nextOffset) {
       this.logger.warn(
@@ -238,7 +262,12 @@ export class DeliveryService
         (error: unknown) => {
           cursor.sending = false;
           if (error instanceof PubSubError && error.code === ErrorCodes.NotSubscribed) {
-            this.removeSubscriber(topic, cursor.peerId);
+            this.removeSubscriber(topic, cursor.peerId).catch((removeError: Error) => {
+              this.logger.warn(
+                `could not remove ${cursor.peerId} from '${topic}': ${removeError.message}`,
+              );
+              this.retryLater(topic, cursor, error);
+            });
             return;
           }
           this.retryLater(topic, cursor, error as Error);
@@ -261,31 +290,54 @@ export class DeliveryService
     cursor.retryTimer.unref();
   }
 
-  private scheduleCheckpoint(topic: string): void {
+  /**
+   * A checkpoint that fails (a full disk) is logged once and tried again
+   * later; the cursors keep their last saved offset meanwhile, so a crash
+   * means redelivery from there, never a gap.
+   */
+  private scheduleCheckpoint(topic: string, delayMs = CHECKPOINT_DELAY_MS): void {
     if (this.checkpointTimers.has(topic)) return;
     const timer = setTimeout(() => {
       this.checkpointTimers.delete(topic);
-      this.checkpoint(topic);
-    }, CHECKPOINT_DELAY_MS);
+      this.checkpoint(topic).then(
+        () => {
+          if (this.failingCheckpoints.delete(topic)) {
+            this.logger.log(`cursors of '${topic}' checkpointed again`, { topic });
+          }
+        },
+        (error: Error) => {
+          if (!this.failingCheckpoints.has(topic)) {
+            this.failingCheckpoints.add(topic);
+            this.logger.warn(
+              `checkpoint of '${topic}' failed (${error.message}); retrying every ${CHECKPOINT_RETRY_MS} ms`,
+              { topic },
+            );
+          }
+          if (this.cursors.has(topic)) this.scheduleCheckpoint(topic, CHECKPOINT_RETRY_MS);
+        },
+      );
+    }, delayMs);
     timer.unref();
     this.checkpointTimers.set(topic, timer);
   }
 
   /** Writes the cursors of `topic` that moved since they were last saved. */
-  private checkpoint(topic: string): void {
+  private async checkpoint(topic: string): Promise<void> {
     if (!this.store.get(topic)) return;
     for (const cursor of this.cursors.get(topic)?.values() ?? []) {
-      if (cursor.nextOffset !== cursor.savedOffset) this.save(topic, cursor);
+      if (cursor.nextOffset !== cursor.savedOffset) await this.save(topic, cursor);
     }
   }
 
-  private save(topic: string, cursor: SubscriberCursor): void {
-    this.journal(topic).set(cursor.peerId, {
+  /** Journals the cursor; `savedOffset` moves only once that succeeded. */
+  private async save(topic: string, cursor: SubscriberCursor): Promise<void> {
+    const nextOffset = cursor.nextOffset;
+    await this.journal(topic).set(cursor.peerId, {
       host: cursor.host,
       port: cursor.port,
-      nextOffset: cursor.nextOffset,
+      nextOffset,
     });
-    cursor.savedOffset = cursor.nextOffset;
+    cursor.savedOffset = nextOffset;
   }
 
   private journal(topic: string): StateJournal<SavedCursor> {

@@ -43,10 +43,10 @@ describe('LogStore', () => {
 
   it('reopens hosted and replicated topics with their messages, roles and hosts', async () => {
     const store = start();
-    const hosted = store.open('Sports', 'hosted');
+    const hosted = await store.open('Sports', 'hosted');
     await store.append('Sports', hosted.log, 'goal');
     const host = { peerId: '127.0.0.1:7000', host: '127.0.0.1', port: 7000 };
-    const replica = store.open('News', 'replica', host);
+    const replica = await store.open('News', 'replica', host);
     await store.appendReplica('News', replica.log, [
       { offset: 41, message: 'headline', publishedAt: 5 },
     ]);
@@ -69,20 +69,20 @@ describe('LogStore', () => {
 
   it('keeps a topic’s service journals with it, and deletes them with it', async () => {
     const store = start();
-    store.open('Sports', 'hosted');
-    store.journal<number>('Sports', 'consumers').set('default', 3);
+    await store.open('Sports', 'hosted');
+    await store.journal<number>('Sports', 'consumers').set('default', 3);
     await stop(store);
 
     const restarted = start();
     expect(restarted.journal<number>('Sports', 'consumers').get('default')).toBe(3);
     await restarted.drop('Sports');
-    restarted.open('Sports', 'hosted');
+    await restarted.open('Sports', 'hosted');
     expect(restarted.journal<number>('Sports', 'consumers').get('default')).toBeUndefined();
   });
 
   it('goes on from the old next offset when a deleted hosted topic is created again, also after a restart', async () => {
     const store = start();
-    const first = store.open('Sports', 'hosted');
+    const first = await store.open('Sports', 'hosted');
     for (let i = 0; i < 3; i++) await store.append('Sports', first.log, `m${i}`);
     await store.drop('Sports');
     expect(store.get('Sports')).toBeUndefined();
@@ -90,19 +90,19 @@ describe('LogStore', () => {
 
     const restarted = start();
     expect(restarted.get('Sports')).toBeUndefined();
-    const again = restarted.open('Sports', 'hosted');
+    const again = await restarted.open('Sports', 'hosted');
     expect((await restarted.append('Sports', again.log, 'reborn')).offset).toBe(3);
     await restarted.drop('Sports');
-    const third = restarted.open('Sports', 'hosted');
+    const third = await restarted.open('Sports', 'hosted');
     expect(third.log.nextOffset).toBe(4);
   });
 
   it('keeps a topic created again while its deletion is still removing files', async () => {
     const store = start();
-    const first = store.open('Sports', 'hosted');
+    const first = await store.open('Sports', 'hosted');
     for (let i = 0; i < 3; i++) await store.append('Sports', first.log, `old ${i}`);
     const dropping = store.drop('Sports');
-    const again = store.open('Sports', 'hosted');
+    const again = await store.open('Sports', 'hosted');
     await store.append('Sports', again.log, 'new');
     await dropping;
     await stop(store);
@@ -120,7 +120,7 @@ describe('LogStore', () => {
     const events: string[] = [];
     store.onAppend((topic) => events.push(`append ${topic}`));
     store.onDrop((topic) => events.push(`drop ${topic}`));
-    const replica = store.open('News', 'replica', { peerId: 'h:1', host: 'h', port: 1 });
+    const replica = await store.open('News', 'replica', { peerId: 'h:1', host: 'h', port: 1 });
     await store.appendReplica('News', replica.log, [{ offset: 0, message: 'a', publishedAt: 1 }]);
     await store.appendReplica('News', replica.log, [{ offset: 0, message: 'a', publishedAt: 1 }]);
     await store.drop('News');
@@ -129,7 +129,7 @@ describe('LogStore', () => {
 
   it('with FSYNC=always, acknowledges appends once synced and lets nobody read past what is synced', async () => {
     const store = start({ fsync: 'always' });
-    const hosted = store.open('Sports', 'hosted');
+    const hosted = await store.open('Sports', 'hosted');
     const appends = Array.from({ length: 50 }, (_, i) =>
       store.append('Sports', hosted.log, `m${i}`),
     );
@@ -144,10 +144,23 @@ describe('LogStore', () => {
 
   it('with FSYNC=interval, reads up to the last append and syncs on the timer', async () => {
     const store = start({ fsync: 'interval', fsyncIntervalMs: 10 });
-    const hosted = store.open('Sports', 'hosted');
+    const hosted = await store.open('Sports', 'hosted');
     await store.append('Sports', hosted.log, 'm0');
     expect(store.readableEnd(hosted)).toBe(1);
     await waitUntil(() => hosted.log.syncedOffset === 1);
+  });
+
+  it('refuses a topic past MAX_TOPICS, hosted and replicas together, with LIMIT_EXCEEDED', async () => {
+    const store = start({ maxTopics: 2 });
+    await store.open('Sports', 'hosted');
+    await store.open('News', 'replica', { peerId: 'h:1', host: 'h', port: 1 });
+    await expect(store.open('Weather', 'hosted')).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
+    expect(() => store.assertRoomForTopic()).toThrow(/MAX_TOPICS/);
+    await store.drop('News');
+    await store.open('Weather', 'hosted');
+    expect(readdirSync(join(dataDir, 'topics'))).toHaveLength(2);
   });
 
   it('removes a topic directory left half-created by a crash', async () => {
@@ -162,7 +175,7 @@ describe('LogStore', () => {
   it('keeps topics whose names are not valid file names apart', async () => {
     const store = start();
     for (const topic of ['.', '..', 'Sports', 'sports', 'x'.repeat(255)])
-      store.open(topic, 'hosted');
+      await store.open(topic, 'hosted');
     await stop(store);
     expect(start().topicsWithRole('hosted').sort()).toEqual(
       ['.', '..', 'Sports', 'sports', 'x'.repeat(255)].sort(),
@@ -186,7 +199,7 @@ describe('LogStore', () => {
     const store = start({ dataDir: undefined });
     const path = store.dataPath;
     expect(path).not.toBe(dataDir);
-    store.open('Sports', 'hosted');
+    await store.open('Sports', 'hosted');
     await stop(store);
     expect(() => readdirSync(path)).toThrow(/ENOENT/);
   });

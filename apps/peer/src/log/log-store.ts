@@ -3,11 +3,13 @@ import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'fs';
 import { rm } from 'fs/promises';
 import { join } from 'path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { PeerAddress } from '@p2p-pubsub/protocol';
+import { LimitExceededError, PeerAddress } from '@p2p-pubsub/protocol';
 import { PeerConfig } from '../peer.config';
 import { DataDirectory } from './data-directory';
+import { OpenFiles } from './open-files';
 import { SegmentLog } from './segment-log';
-import { StateJournal, fsyncDirectorySync } from './state-journal';
+import { StateJournal, StateJournalOptions } from './state-journal';
+import { storageError } from './storage-errors';
 import { LogRecord, TopicLog } from './topic-log';
 
 /** `hosted`: this peer owns the topic. `replica`: a copy pushed by its host. */
@@ -56,11 +58,21 @@ const MAX_RETENTION_CHECK_MS = 60_000;
  * Durability (FSYNC): every append is written to the file before it is
  * acknowledged. `always` also syncs it first (group commit); `interval`
  * syncs every log and journal every FSYNC_INTERVAL_MS.
+ *
+ * Bounds: at most MAX_TOPICS topics (hosted and replicas), and at most
+ * MAX_OPEN_FILES descriptors for all their files (OpenFiles). File system
+ * failures reach callers as STORAGE_FULL, STORAGE_ERROR or LIMIT_EXCEEDED
+ * (storage-errors.ts), and timers log them and try again later.
  */
 @Injectable()
 export class LogStore implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('LogStore');
   private readonly topics = new Map<string, TopicEntry>();
+  /** Topics being created: counted against the limit, and not created twice. */
+  private readonly opening = new Set<string>();
+  private readonly files: OpenFiles;
+  /** The interval sync is failing: said once, and again when it recovers. */
+  private syncFailing = false;
   private readonly appendListeners: TopicListener[] = [];
   private readonly dropListeners: TopicListener[] = [];
   private dataDirectory: DataDirectory;
@@ -68,7 +80,9 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
   private topicsDir: string;
   private timers: NodeJS.Timeout[] = [];
 
-  constructor(@Inject(PeerConfig) private readonly config: PeerConfig) {}
+  constructor(@Inject(PeerConfig) private readonly config: PeerConfig) {
+    this.files = new OpenFiles(config.maxOpenFiles);
+  }
 
   /** Opens the data directory and every topic in it, recovering each log. */
   onModuleInit(): void {
@@ -81,10 +95,12 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
       this.journalOptions(true),
     );
     for (const name of readdirSync(this.topicsDir)) this.reopen(join(this.topicsDir, name));
+    this.syncRecovered();
     const hosted = this.topicsWithRole('hosted').length;
     this.logger.log(
       `data directory ${path}${this.dataDirectory.temporary ? ' (temporary: no DATA_DIR given on port 0)' : ''}: ` +
-        `${hosted} hosted and ${this.topics.size - hosted} replicated topic(s); fsync ${this.config.fsync}`,
+        `${hosted} hosted and ${this.topics.size - hosted} replicated topic(s); fsync ${this.config.fsync}; ` +
+        `at most ${this.config.maxTopics} topics and ${this.config.maxOpenFiles} open files`,
     );
     this.startTimers();
   }
@@ -115,23 +131,58 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * Refuses a new topic once the peer keeps MAX_TOPICS (hosted and replicas):
+   * checked by `open`, and by callers before they claim a name or ask a host.
+   */
+  assertRoomForTopic(): void {
+    if (this.topics.size + this.opening.size < this.config.maxTopics) return;
+    throw new LimitExceededError(
+      `This peer keeps ${this.config.maxTopics} topics (hosted and subscribed), its MAX_TOPICS limit`,
+    );
+  }
+
+  /**
    * Creates an empty log for the topic. A hosted topic that was deleted here
    * before goes on from the offset it had reached, so offsets are never
    * reused. The meta journal is written last and synced: it is what makes
-   * the directory a topic on the next start.
+   * the directory a topic on the next start. If any step fails (a full
+   * disk), the directory is removed and nothing of the topic remains.
    */
-  open(topic: string, role: LogRole, host?: PeerAddress): StoredTopic {
-    if (this.topics.has(topic)) throw new Error(`topic '${topic}' is already open`);
+  async open(topic: string, role: LogRole, host?: PeerAddress): Promise<StoredTopic> {
+    if (this.topics.has(topic) || this.opening.has(topic)) {
+      throw new Error(`topic '${topic}' is already open`);
+    }
+    this.assertRoomForTopic();
+    this.opening.add(topic);
     const dir = join(this.topicsDir, directoryName(topic));
-    const startOffset = role === 'hosted' ? (this.tombstones.get(topic) ?? 0) : 0;
-    const log = this.openLog(topic, dir, startOffset);
-    const meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
-    meta.set('topic', host ? { topic, role, host } : { topic, role });
-    // The journal synced the topic's directory; the directory itself is new too.
-    fsyncDirectorySync(this.topicsDir);
-    if (role === 'hosted') this.tombstones.delete(topic);
+    let log: SegmentLog | undefined;
+    let meta: StateJournal<TopicMeta> | undefined;
+    try {
+      const startOffset = role === 'hosted' ? (this.tombstones.get(topic) ?? 0) : 0;
+      log = this.openLog(topic, dir, startOffset);
+      meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
+      await meta.set('topic', host ? { topic, role, host } : { topic, role });
+      // The journal synced the topic's directory; the directory itself is new too.
+      await this.files.syncDirectory(this.topicsDir);
+    } catch (error) {
+      meta?.close();
+      await log?.destroy().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+      throw storageError(error, `creating '${topic}'`);
+    } finally {
+      this.opening.delete(topic);
+    }
     const entry: TopicEntry = { role, log, host, dir, meta, journals: new Map() };
     this.topics.set(topic, entry);
+    if (role === 'hosted' && this.tombstones.get(topic) !== undefined) {
+      // Cleanup only: a tombstone is read when a topic is created, never while it exists.
+      const failure = await attempt(() => this.tombstones.delete(topic));
+      if (failure) {
+        this.logger.warn(`could not remove the tombstone of '${topic}': ${failure.message}`, {
+          topic,
+        });
+      }
+    }
     return entry;
   }
 
@@ -142,6 +193,8 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
    */
   async append(topic: string, log: TopicLog, message: string): Promise<LogRecord> {
     const record = log.append(message, Date.now());
+    // A failed sync (STORAGE_ERROR) leaves the record in the log: it is served
+    // once a later sync covers it, so the publisher's outcome is unknown.
     if (this.config.fsync === 'always') await log.sync();
     this.emit(this.appendListeners, topic);
     return record;
@@ -161,27 +214,65 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
   /** Subscriber side of delivery: keeps new records, drops duplicates, before the ack. */
   async appendReplica(topic: string, log: TopicLog, records: LogRecord[]): Promise<void> {
     let added = false;
-    for (const record of records) added = log.appendReplica(record) || added;
-    if (!added) return;
-    if (this.config.fsync === 'always') await log.sync();
-    this.emit(this.appendListeners, topic);
+    // A batch cut short by a full disk keeps what fit; the host sends the rest again.
+    let failure: unknown;
+    try {
+      for (const record of records) added = log.appendReplica(record) || added;
+    } catch (error) {
+      failure = error;
+    }
+    if (added) {
+      if (this.config.fsync === 'always') await log.sync();
+      this.emit(this.appendListeners, topic);
+    }
+    if (failure) throw failure;
   }
 
   /**
    * Forgets the topic and deletes its directory. A hosted topic leaves a
    * tombstone with its next offset first; removing the meta journal is the
    * point after which a crash cannot bring the topic back.
+   *
+   * On a full disk the tombstone may not fit: the delete goes on (it frees
+   * the topic's space) and the tombstone is written after it. Should that
+   * fail too, the log says so: the name created here again would start at
+   * offset 0.
    */
   async drop(topic: string): Promise<void> {
     const entry = this.topics.get(topic);
     if (!entry) return;
+    const nextOffset = entry.log.nextOffset;
+    // Gone for every caller from now on; the same name may be created again meanwhile.
     this.topics.delete(topic);
-    if (entry.role === 'hosted') this.tombstones.set(topic, entry.log.nextOffset);
+    let tombstoneFailure =
+      entry.role === 'hosted'
+        ? await attempt(() => this.tombstones.set(topic, nextOffset))
+        : undefined;
+    try {
+      unlinkSync(join(entry.dir, META_JOURNAL));
+    } catch (error) {
+      // Still a topic on disk: it stays one here too.
+      if (!this.topics.has(topic) && !this.opening.has(topic)) this.topics.set(topic, entry);
+      throw storageError(error, `deleting '${topic}'`);
+    }
     this.closeJournals(entry);
-    unlinkSync(join(entry.dir, META_JOURNAL));
-    fsyncDirectorySync(entry.dir);
-    await entry.log.destroy();
-    await rm(entry.dir, { recursive: true, force: true });
+    // What is left of its files is only disk space now.
+    await this.files.syncDirectory(entry.dir).catch(() => undefined);
+    await entry.log
+      .destroy()
+      .catch((error: Error) => this.logger.warn(`removing '${topic}': ${error.message}`));
+    await rm(entry.dir, { recursive: true, force: true }).catch((error: Error) =>
+      this.logger.warn(`removing ${entry.dir}: ${error.message}`),
+    );
+    // Removing the topic freed space: a tombstone that did not fit may fit now.
+    if (tombstoneFailure) {
+      tombstoneFailure = await attempt(() => this.tombstones.set(topic, nextOffset));
+    }
+    if (tombstoneFailure) {
+      this.logger.error(
+        `could not record where '${topic}' ended (offset ${nextOffset}): ${tombstoneFailure.message}; created here again, it would start at 0`,
+      );
+    }
     this.emit(this.dropListeners, topic);
   }
 
@@ -194,6 +285,7 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
     if (!entry) throw new Error(`topic '${topic}' is not open`);
     let journal = entry.journals.get(name);
     if (!journal) {
+      // Throws a storage error if the file cannot be read; creates nothing.
       journal = StateJournal.open(join(entry.dir, `${name}.journal`), this.journalOptions(false));
       entry.journals.set(name, journal);
     }
@@ -248,6 +340,7 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
         maxAgeMs: this.config.retentionMs,
       },
       reporter: this.logger,
+      files: this.files,
     });
   }
 
@@ -263,8 +356,12 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
     entry.meta.close();
   }
 
-  private journalOptions(alwaysSync: boolean) {
-    return { syncEachWrite: alwaysSync || this.config.fsync === 'always', reporter: this.logger };
+  private journalOptions(alwaysSync: boolean): StateJournalOptions {
+    return {
+      syncEachWrite: alwaysSync || this.config.fsync === 'always',
+      reporter: this.logger,
+      files: this.files,
+    };
   }
 
   private startTimers(): void {
@@ -279,23 +376,68 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
     this.timers.push(retention);
   }
 
-  private syncAll(): void {
+  /** Interval mode: a failed sync is tried again on the next tick (the data stays marked unsynced). */
+  /**
+   * Makes what a killed process left in the page cache durable, on the
+   * thread pool. Until then a log counts nothing as synced, so under
+   * FSYNC=always its records are served once this is done (delivery and long
+   * polls are woken then).
+   */
+  private syncRecovered(): void {
     for (const [topic, entry] of this.topics) {
-      const work = [
-        entry.log.sync(),
-        ...[...entry.journals.values()].map((journal) => journal.sync()),
-      ];
-      Promise.all(work).catch((error: Error) =>
-        this.logger.error(`sync of '${topic}' failed: ${error.message}`),
+      entry.log.sync().then(
+        () => {
+          if (this.config.fsync === 'always' && this.topics.get(topic) === entry) {
+            this.emit(this.appendListeners, topic);
+          }
+        },
+        (error: Error) =>
+          this.logger.error(
+            `start-up sync of '${topic}' failed (${error.message}); ${this.config.fsync === 'always' ? 'its records are served once a sync succeeds' : 'the interval sync tries again'}`,
+          ),
       );
     }
   }
 
+  private syncAll(): void {
+    const work: Array<Promise<void>> = [this.tombstones.sync()];
+    for (const entry of this.topics.values()) {
+      work.push(entry.log.sync());
+      for (const journal of entry.journals.values()) work.push(journal.sync());
+    }
+    void Promise.allSettled(work).then((results) => {
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed && !this.syncFailing) {
+        this.logger.error(
+          `periodic sync failed: ${(failed.reason as Error).message}; retrying every ${this.config.fsyncIntervalMs} ms`,
+        );
+      } else if (!failed && this.syncFailing) {
+        this.logger.log('periodic sync works again');
+      }
+      this.syncFailing = failed !== undefined;
+    });
+  }
+
+  /** A removal that fails (EIO) is logged, and retention tries again next time. */
   private trimAll(now: number): void {
     for (const [topic, entry] of this.topics) {
-      const dropped = entry.log.trim(now);
-      if (dropped > 0) this.logger.log(`retention removed ${dropped} message(s) from '${topic}'`);
+      try {
+        const dropped = entry.log.trim(now);
+        if (dropped > 0) this.logger.log(`retention removed ${dropped} message(s) from '${topic}'`);
+      } catch (error) {
+        this.logger.warn(`retention of '${topic}' failed: ${(error as Error).message}`, { topic });
+      }
     }
+  }
+}
+
+/** Runs a journal change; resolves with its error instead of throwing it. */
+async function attempt(change: () => Promise<void>): Promise<Error | undefined> {
+  try {
+    await change();
+    return undefined;
+  } catch (error) {
+    return error as Error;
   }
 }
 

@@ -1,8 +1,11 @@
 // Guards the on-disk log: offsets never reused, every whole record served
 // after a crash, torn or corrupt tails cut back, retention by whole segments.
+import { PubSubError } from '@p2p-pubsub/protocol';
 import {
   appendFileSync,
+  mkdirSync,
   mkdtempSync,
+  rmdirSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -12,6 +15,7 @@ import {
 } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { OpenFiles } from './open-files';
 import { SegmentLog, SegmentLogOptions } from './segment-log';
 import { RetentionPolicy } from './topic-log';
 
@@ -31,6 +35,7 @@ describe('SegmentLog', () => {
       segmentBytes: 1024 * 1024,
       retention: KEEP_ALL,
       reporter: { warn: (message) => warnings.push(message) },
+      files: new OpenFiles(64),
       ...overrides,
     });
   const segmentFiles = () =>
@@ -105,6 +110,42 @@ describe('SegmentLog', () => {
     expect(messagesOf(log)).toEqual(messages);
     await log.close();
     expect(messagesOf(open({ segmentBytes: 4096 }), 1500)).toEqual(messages.slice(1500));
+  });
+
+  it('leaves the log as it was when a new segment cannot be created, and goes on once it can', async () => {
+    const log = open({ segmentBytes: 4096 });
+    log.append('a'.repeat(3000), 1);
+    // Something in the way of the next segment file: its creation fails.
+    mkdirSync(join(dir, '00000000000000000001.log'));
+    let caught: unknown;
+    try {
+      log.append('b'.repeat(3000), 1);
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as PubSubError).code).toBe('STORAGE_ERROR');
+    expect(log.nextOffset).toBe(1);
+    expect(log.segmentCount).toBe(1);
+    rmdirSync(join(dir, '00000000000000000001.log'));
+    expect(log.append('c'.repeat(3000), 1).offset).toBe(1);
+    expect(messagesOf(log)).toEqual(['a'.repeat(3000), 'c'.repeat(3000)]);
+    await log.close();
+    expect(messagesOf(open({ segmentBytes: 4096 }))).toEqual(['a'.repeat(3000), 'c'.repeat(3000)]);
+  });
+
+  it('holds no descriptor for a reopened log until it is used, and at most the cap for many', async () => {
+    const files = new OpenFiles(8);
+    const dirs = Array.from({ length: 40 }, (_, i) => join(dir, `topic-${i}`));
+    const logs = dirs.map((logDir) => open({ dir: logDir, segmentBytes: 4096, files }));
+    for (const log of logs) for (let i = 0; i < 300; i++) log.append(`m${i}`, 1);
+    expect(files.openCount).toBeLessThanOrEqual(8);
+    await Promise.all(logs.map((log) => log.close()));
+    expect(files.openCount).toBe(0);
+    const reopened = dirs.map((logDir) => open({ dir: logDir, segmentBytes: 4096, files }));
+    expect(files.openCount).toBe(0);
+    for (const log of reopened) expect(messagesOf(log)).toHaveLength(300);
+    expect(files.openCount).toBeLessThanOrEqual(8);
+    await Promise.all(reopened.map((log) => log.sync()));
   });
 
   it('gives a record larger than a segment a segment of its own', async () => {
@@ -272,8 +313,11 @@ describe('SegmentLog', () => {
     await log.sync();
     expect(log.syncedOffset).toBe(log.nextOffset);
     await log.close();
-    // What a restart finds is synced before anything reads it.
-    expect(open({ segmentBytes: 4096 }).syncedOffset).toBe(log.nextOffset);
+    // What a restart finds counts as synced once its first sync is done.
+    const reopened = open({ segmentBytes: 4096 });
+    expect(reopened.syncedOffset).toBe(0);
+    await reopened.sync();
+    expect(reopened.syncedOffset).toBe(log.nextOffset);
   });
 
   it('deletes its files when destroyed', async () => {

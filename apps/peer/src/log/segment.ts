@@ -1,15 +1,15 @@
 import {
-  closeSync,
   fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
-  openSync,
   readSync,
   unlinkSync,
   writeSync,
 } from 'fs';
 import { join } from 'path';
+import { StorageError } from '@p2p-pubsub/protocol';
+import { OpenFiles, PooledFile } from './open-files';
 import {
   HEADER_BYTES,
   MAX_RECORD_MESSAGE_BYTES,
@@ -52,9 +52,9 @@ export interface SegmentDamage {
  * One file of a topic log: records with offsets at or above `baseOffset`
  * (its name), appended at the end, with an in-memory sparse index (offset to
  * file position) rebuilt by the recovery scan. Only the last segment of a log
- * is appended to; it keeps its file descriptor open. Sealed segments open
- * their file per read, so a peer with many topics does not run out of
- * descriptors.
+ * is appended to. Its descriptor comes from the peer's pool of open files
+ * (OpenFiles): opened when used, closed when others are used more, so a peer
+ * with many topics does not run out of descriptors.
  */
 export class Segment {
   size = 0;
@@ -65,12 +65,17 @@ export class Segment {
   private readonly indexOffsets: number[] = [];
   private readonly indexPositions: number[] = [];
   private bytesSinceIndexEntry = 0;
-  private fd?: number;
+  private removed = false;
+  private readonly file: PooledFile;
 
   private constructor(
     readonly dir: string,
     readonly baseOffset: number,
-  ) {}
+    files: OpenFiles,
+    createFlags: string,
+  ) {
+    this.file = files.file(this.path, createFlags);
+  }
 
   static fileName(baseOffset: number): string {
     return `${String(baseOffset).padStart(20, '0')}.log`;
@@ -90,23 +95,26 @@ export class Segment {
     return join(this.dir, this.fileName);
   }
 
-  /** A new, empty segment, open for appending. */
-  static create(dir: string, baseOffset: number): Segment {
-    const segment = new Segment(dir, baseOffset);
-    segment.fd = openSync(segment.path, 'wx+');
+  /** A new, empty segment file (it must not exist yet). */
+  static create(dir: string, baseOffset: number, files: OpenFiles): Segment {
+    const segment = new Segment(dir, baseOffset, files, 'wx+');
+    segment.file.descriptor();
     return segment;
   }
 
   /**
    * Opens an existing segment file: scans every record, checks lengths,
    * checksums and offset order, rebuilds the index, and cuts the file back to
-   * the last whole record if its tail is torn or corrupt. The segment is left
-   * open for appending until closed.
+   * the last whole record if its tail is torn or corrupt.
    */
-  static recover(dir: string, baseOffset: number): { segment: Segment; damage?: SegmentDamage } {
-    const segment = new Segment(dir, baseOffset);
-    const fd = openSync(segment.path, 'r+');
-    segment.fd = fd;
+  static recover(
+    dir: string,
+    baseOffset: number,
+    files: OpenFiles,
+  ): { segment: Segment; damage?: SegmentDamage } {
+    const segment = new Segment(dir, baseOffset, files, 'r+');
+    // The scan reads synchronously, so no other open can evict this descriptor meanwhile.
+    const fd = segment.file.descriptor();
     const fileSize = fstatSync(fd).size;
     const reader = new ChunkReader(fd, fileSize, RECOVERY_CHUNK_BYTES);
     let position = 0;
@@ -157,14 +165,15 @@ export class Segment {
    * A failed write (disk full) is cut back so no half record stays behind.
    */
   append(bytes: Buffer, offset: number, publishedAt: number): void {
-    const fd = this.openFd();
+    const fd = this.file.descriptor();
     let written = 0;
     try {
       while (written < bytes.length) {
         written += writeSync(fd, bytes, written, bytes.length - written, this.size + written);
       }
     } catch (error) {
-      if (written > 0) ftruncateSync(fd, this.size);
+      // Should the cut fail too, the next append overwrites from the same position.
+      if (written > 0) tryTruncate(fd, this.size);
       throw error;
     }
     this.track(offset, publishedAt, bytes.length);
@@ -173,33 +182,30 @@ export class Segment {
   /** Appends the records at or after `fromOffset` to `out`, within `budget`. */
   read(fromOffset: number, out: LogRecord[], budget: ReadBudget): void {
     if (this.count === 0 || fromOffset > this.lastOffset) return;
-    const fd = this.fd ?? openSync(this.path, 'r');
-    try {
-      const reader = new ChunkReader(fd, this.size, READ_CHUNK_BYTES);
-      let position = this.positionFor(fromOffset);
-      while (position < this.size && out.length < budget.maxRecords) {
-        let view = reader.view(position, HEADER_BYTES);
-        const header = readHeader(view.buffer, view.at);
-        const recordBytes = HEADER_BYTES + header.messageBytes;
-        if (header.offset >= fromOffset) {
-          const cost = header.messageBytes + RECORD_OVERHEAD_BYTES;
-          // Always return at least one record, however large.
-          if (budget.bytes + cost > budget.maxBytes && out.length > 0) {
-            budget.full = true;
-            return;
-          }
-          view = reader.view(position, recordBytes);
-          out.push({
-            offset: header.offset,
-            message: decodeMessage(view.buffer, view.at, header.messageBytes),
-            publishedAt: header.publishedAt,
-          });
-          budget.bytes += cost;
+    // Synchronous from here on: the descriptor cannot be evicted under the read.
+    const fd = this.file.descriptor();
+    const reader = new ChunkReader(fd, this.size, READ_CHUNK_BYTES);
+    let position = this.positionFor(fromOffset);
+    while (position < this.size && out.length < budget.maxRecords) {
+      let view = reader.view(position, HEADER_BYTES);
+      const header = readHeader(view.buffer, view.at);
+      const recordBytes = HEADER_BYTES + header.messageBytes;
+      if (header.offset >= fromOffset) {
+        const cost = header.messageBytes + RECORD_OVERHEAD_BYTES;
+        // Always return at least one record, however large.
+        if (budget.bytes + cost > budget.maxBytes && out.length > 0) {
+          budget.full = true;
+          return;
         }
-        position += recordBytes;
+        view = reader.view(position, recordBytes);
+        out.push({
+          offset: header.offset,
+          message: decodeMessage(view.buffer, view.at, header.messageBytes),
+          publishedAt: header.publishedAt,
+        });
+        budget.bytes += cost;
       }
-    } finally {
-      if (fd !== this.fd) closeSync(fd);
+      position += recordBytes;
     }
   }
 
@@ -209,34 +215,43 @@ export class Segment {
     return this.size - this.positionFor(fromOffset);
   }
 
-  /** Flushes what was appended to stable storage (threadpool; the event loop goes on). */
-  sync(): Promise<void> {
-    const fd = this.fd;
-    if (fd === undefined) return Promise.resolve();
-    return new Promise((resolve, reject) =>
-      fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+  /**
+   * Flushes what was appended to stable storage (thread pool; the event loop
+   * goes on). The descriptor is pinned meanwhile; a file evicted from the
+   * pool is opened again (fdatasync flushes the file, whichever descriptor
+   * wrote it). A removed file has nothing left worth syncing.
+   */
+  async sync(): Promise<void> {
+    let fd: number;
+    try {
+      fd = await this.file.pin();
+    } catch (error) {
+      if (this.removed) return;
+      throw error;
+    }
+    await new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (error) => {
+        this.file.release();
+        if (error) reject(error);
+        else resolve();
+      }),
     );
   }
 
-  /** Flushes to stable storage and blocks until done: for sealing, once per segment. */
+  /** Flushes to stable storage and blocks until done: at start-up and after a repair. */
   syncNow(): void {
-    if (this.fd !== undefined) fdatasyncSync(this.fd);
+    fdatasyncSync(this.file.descriptor());
   }
 
+  /** Closes the descriptor (after any sync using it); the next use opens it again. */
   close(): void {
-    if (this.fd === undefined) return;
-    closeSync(this.fd);
-    this.fd = undefined;
+    this.file.close();
   }
 
   /** Removes the file; an open descriptor stays usable until closed (POSIX). */
   removeFile(): void {
     unlinkSync(this.path);
-  }
-
-  private openFd(): number {
-    this.fd ??= openSync(this.path, 'r+');
-    return this.fd;
+    this.removed = true;
   }
 
   private track(offset: number, publishedAt: number, recordBytes: number): void {
@@ -290,12 +305,22 @@ class ChunkReader {
       let loaded = 0;
       while (loaded < loadBytes) {
         const bytes = readSync(this.fd, chunk, loaded, loadBytes - loaded, position + loaded);
-        if (bytes === 0) throw new Error(`unexpected end of segment file at ${position + loaded}`);
+        if (bytes === 0) {
+          throw new StorageError(`segment file ended unexpectedly at byte ${position + loaded}`);
+        }
         loaded += bytes;
       }
       this.chunk = chunk;
       this.chunkStart = position;
     }
     return { buffer: this.chunk, at: position - this.chunkStart };
+  }
+}
+
+function tryTruncate(fd: number, size: number): void {
+  try {
+    ftruncateSync(fd, size);
+  } catch {
+    // Appends write at the size the segment knows, so the next one covers the rest.
   }
 }

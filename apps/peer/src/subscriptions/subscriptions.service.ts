@@ -58,7 +58,7 @@ export class SubscriptionsService {
     }
     // The replica exists before the host is asked, so a delivery that races
     // the reply finds somewhere to land.
-    if (!existing) this.store.open(topic, 'replica', host);
+    if (!existing) await this.store.open(topic, 'replica', host);
     const start = existing && existing.log.nextOffset > 0 ? existing.log.nextOffset : from;
     try {
       const reply = await this.links

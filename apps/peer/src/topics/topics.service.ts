@@ -54,11 +54,25 @@ export class TopicsService {
     if (this.store.get(topic)?.role === 'hosted') {
       throw new TopicExistsError(topic, this.identity.peerId);
     }
+    this.store.assertRoomForTopic();
     await this.indexer.claim(topic);
-    // A replica left from a host that vanished without telling us is stale.
-    await this.subscriptions.topicDeleted(topic);
-    this.store.open(topic, 'hosted');
-    if (caller) this.store.journal<string>(topic, CREATOR_JOURNAL).set('creator', caller.id);
+    try {
+      // A replica left from a host that vanished without telling us is stale.
+      await this.subscriptions.topicDeleted(topic);
+      await this.store.open(topic, 'hosted');
+      if (caller) await this.recordCreator(topic, caller);
+    } catch (error) {
+      // Nothing of the topic is left here (a full disk): the name must not stay claimed by us.
+      await this.indexer
+        .release(topic)
+        .catch((releaseError: Error) =>
+          this.logger.warn(
+            `could not release '${topic}' after a failed create: ${releaseError.message}`,
+            { topic },
+          ),
+        );
+      throw error;
+    }
     this.logger.log(`topic '${topic}' created${caller ? ` by ${caller.id}` : ''}`, { topic });
     return { status: 'success', message: `Topic '${topic}' created`, topic };
   }
@@ -115,6 +129,16 @@ export class TopicsService {
     throw new ForbiddenError(
       `${caller.id} may not delete topic '${topic}': only its creator (${creator ?? 'unknown'}) or an admin may`,
     );
+  }
+
+  /** Who created the topic (permissions); a topic whose creator could not be written is removed. */
+  private async recordCreator(topic: string, caller: Principal): Promise<void> {
+    try {
+      await this.store.journal<string>(topic, CREATOR_JOURNAL).set('creator', caller.id);
+    } catch (error) {
+      await this.store.drop(topic);
+      throw error;
+    }
   }
 
   list(): PeerTopicsResult {
