@@ -1,5 +1,7 @@
 // Guards the cluster healing itself: an indexer restarted empty is rebuilt
-// by the peers within a few heartbeats, a peer that dies is evicted after its
+// by the peers within a few heartbeats (and gives out no new name until a
+// lease has passed, since a host may not have registered again yet), a peer
+// that dies is evicted after its
 // lease, and a publish to a topic whose host is down fails fast with
 // PEER_UNAVAILABLE instead of hanging.
 import { IndexerClient, PeerClient } from '@p2p-pubsub/client';
@@ -26,7 +28,13 @@ describe('an indexer killed and replaced by a fresh one on the same port', () =>
   let indexerClient: IndexerClient;
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { peerArgs: FAST_HEARTBEATS, dataDirs });
+    // A lease longer than the test: the restarted indexer's wait before it
+    // gives out new names lasts the whole test.
+    cluster = await startCluster(3, {
+      indexerArgs: ['--peer-lease-ms', String(4 * DEADLINE_MS)],
+      peerArgs: FAST_HEARTBEATS,
+      dataDirs,
+    });
     ({ indexer, peers, clients, indexerClient } = cluster);
   });
 
@@ -72,6 +80,10 @@ describe('an indexer killed and replaced by a fresh one on the same port', () =>
     }
     // Names are still held by their hosts: nobody else can take them.
     await expectCode(third.createTopic('Alpha'), 'TOPIC_EXISTS');
+    // A new name waits for the lease: certainly not claimed, try again later.
+    const refused = await expectCode(third.createTopic('Gamma'), 'PEER_UNAVAILABLE');
+    expect(refused.details).toEqual({ unsent: true });
+    await expectCode(indexerClient.lookup('Gamma'), 'TOPIC_NOT_FOUND');
   });
 });
 

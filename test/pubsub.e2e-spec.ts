@@ -172,8 +172,15 @@ describe('publish/subscribe across peers', () => {
     const topics = await cluster.indexerClient.listTopics();
     expect(topics.topics).toEqual(
       expect.arrayContaining([
-        { topic: 'Listed', peerId: `127.0.0.1:${cluster.peers[0].port}` },
-        { topic: 'AlsoListed', peerId: `127.0.0.1:${cluster.peers[1].port}` },
+        expect.objectContaining({
+          topic: 'Listed',
+          peerId: `127.0.0.1:${cluster.peers[0].port}`,
+          epoch: expect.any(Number),
+        }),
+        expect.objectContaining({
+          topic: 'AlsoListed',
+          peerId: `127.0.0.1:${cluster.peers[1].port}`,
+        }),
       ]),
     );
     const peers = await cluster.indexerClient.listPeers();

@@ -64,6 +64,15 @@ export class PeerConfig extends SecuritySettings {
   heartbeatIntervalMs: number = 2_000;
 
   /**
+   * How often each replica is compared with the indexer and confirmed with
+   * its host, so a host that moved or lost its data is noticed even when it
+   * pushes nothing.
+   */
+  @IsInt()
+  @Min(50)
+  subscriptionCheckMs: number = 5_000;
+
+  /**
    * Where the logs and their state live. Defaults to ./data/peer-<port>; a
    * peer on port 0 without one gets a temporary directory (see loadPeerConfig).
    */
@@ -135,6 +144,7 @@ const sources: Record<Exclude<keyof PeerConfig, 'publicHost'>, SettingSource> = 
   maxMessageBytes: { env: 'MAX_MESSAGE_BYTES', flags: ['max-message-bytes'] },
   requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', flags: ['request-timeout-ms'] },
   heartbeatIntervalMs: { env: 'HEARTBEAT_INTERVAL_MS', flags: ['heartbeat-interval-ms'] },
+  subscriptionCheckMs: { env: 'SUBSCRIPTION_CHECK_MS', flags: ['subscription-check-ms'] },
   dataDir: { env: 'DATA_DIR', flags: ['data-dir'] },
   fsync: { env: 'FSYNC', flags: ['fsync'] },
   fsyncIntervalMs: { env: 'FSYNC_INTERVAL_MS', flags: ['fsync-interval-ms'] },

@@ -6,6 +6,7 @@ import {
   PeerListResult,
   RegisterResult,
   SuccessReply,
+  TopicClaim,
   TopicListResult,
 } from '@p2p-pubsub/protocol';
 import { ConnectionOptions, RpcConnection } from './rpc-connection';
@@ -22,18 +23,23 @@ export class IndexerClient {
     return this.connection.address;
   }
 
-  /** `opsPort`: where the peer serves health and metrics over HTTP, if it does. */
+  /**
+   * `topics`: the topics the peer hosts, with the claims it hosts them under.
+   * `opsPort`: where the peer serves health and metrics over HTTP, if it does.
+   */
   register(
     host: string,
     port: number,
-    topics?: string[],
+    topics?: TopicClaim[],
     opsPort?: number,
+    lastIndexerId?: string,
   ): Promise<RegisterResult> {
     return this.connection.request(IndexerPatterns.Register, {
       host,
       port,
       ...(topics === undefined ? {} : { topics }),
       ...(opsPort === undefined ? {} : { opsPort }),
+      ...(lastIndexerId === undefined ? {} : { lastIndexerId }),
     });
   }
 
@@ -41,8 +47,12 @@ export class IndexerClient {
     return this.connection.request(IndexerPatterns.Unregister, { peerId });
   }
 
-  heartbeat(peerId: string): Promise<HeartbeatResult> {
-    return this.connection.request(IndexerPatterns.Heartbeat, { peerId });
+  /** `topicsVersion`: of the last topic list received; the reply lists topics only if it changed. */
+  heartbeat(peerId: string, topicsVersion?: number): Promise<HeartbeatResult> {
+    return this.connection.request(
+      IndexerPatterns.Heartbeat,
+      topicsVersion === undefined ? { peerId } : { peerId, topicsVersion },
+    );
   }
 
   lookup(topic: string): Promise<LookupResult> {
@@ -53,8 +63,12 @@ export class IndexerClient {
     return this.connection.request(IndexerPatterns.CreateTopic, { topic, peerId });
   }
 
-  releaseTopic(topic: string, peerId: string): Promise<ClaimResult> {
-    return this.connection.request(IndexerPatterns.DeleteTopic, { topic, peerId });
+  /** `epoch`: the claim to release; a newer claim of the name is refused with STALE_EPOCH. */
+  releaseTopic(topic: string, peerId: string, epoch?: number): Promise<ClaimResult> {
+    return this.connection.request(
+      IndexerPatterns.DeleteTopic,
+      epoch === undefined ? { topic, peerId } : { topic, peerId, epoch },
+    );
   }
 
   listTopics(): Promise<TopicListResult> {

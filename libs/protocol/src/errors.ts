@@ -7,7 +7,10 @@ export const ErrorCodes = {
   TopicNotFound: 'TOPIC_NOT_FOUND',
   TopicExists: 'TOPIC_EXISTS',
   NotSubscribed: 'NOT_SUBSCRIBED',
+  /** This peer does not host the topic now (or its lease at the indexer lapsed): nothing was done. */
   NotOwner: 'NOT_OWNER',
+  /** The request names another claim (epoch) of the topic than this peer holds: nothing was done. */
+  StaleEpoch: 'STALE_EPOCH',
   PeerUnavailable: 'PEER_UNAVAILABLE',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   UnknownPeer: 'UNKNOWN_PEER',
@@ -105,8 +108,21 @@ export class NotSubscribedError extends PubSubError {
 }
 
 export class NotOwnerError extends PubSubError {
-  constructor(topic: string, peerId: string) {
-    super(ErrorCodes.NotOwner, `Peer ${peerId} does not host topic '${topic}'`);
+  constructor(topic: string, peerId: string, reason?: string) {
+    super(
+      ErrorCodes.NotOwner,
+      `Peer ${peerId} does not host topic '${topic}'${reason ? `: ${reason}` : ''}`,
+    );
+  }
+}
+
+export class StaleEpochError extends PubSubError {
+  constructor(topic: string, theirs: number, ours: number) {
+    super(
+      ErrorCodes.StaleEpoch,
+      `Topic '${topic}': the request is for epoch ${theirs}, this peer holds epoch ${ours}`,
+      { epoch: ours },
+    );
   }
 }
 

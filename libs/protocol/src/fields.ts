@@ -18,3 +18,6 @@ export const MAX_CONSUME_CREDIT = 10_000;
 export const DEFAULT_CONSUME_HEARTBEAT_MS = 5_000;
 /** A stream end that hears nothing for this many heartbeats takes the other for dead. */
 export const CONSUME_HEARTBEATS_MISSED = 3;
+
+/** A topic incarnation id, as the indexer mints them (16 hex digits). */
+export const INCARNATION_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

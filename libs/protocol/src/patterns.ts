@@ -44,4 +44,8 @@ export const PeerInternalPatterns = {
   RemoveSubscriber: 'peer.remove_subscriber',
   Deliver: 'peer.deliver',
   TopicDeleted: 'peer.topic_deleted',
+  /** A publish forwarded to the topic's host, naming the epoch it was looked up at. */
+  Publish: 'peer.publish',
+  /** A delete_topic forwarded to the topic's host, naming the epoch it was looked up at. */
+  DeleteTopic: 'peer.delete_topic',
 } as const;

@@ -13,27 +13,54 @@ export interface PeerAddress {
   port: number;
 }
 
+/**
+ * One claim of a topic at the indexer. Every claim (create_topic) mints an
+ * epoch greater than any before it and a random incarnation id: the epoch
+ * orders claims (a peer refuses requests naming an older one), the
+ * incarnation names the log that claim started (offsets restart with it).
+ */
+export interface TopicClaim {
+  topic: string;
+  epoch: number;
+  incarnation: string;
+}
+
 export interface RegisterResult extends SuccessReply {
   peerId: string;
-  /** Topics now held for this peer at the indexer. */
-  topics: string[];
+  /**
+   * How long the indexer keeps the peer without a heartbeat. The peer stops
+   * serving its topics before that much time has passed since it sent its
+   * last acknowledged heartbeat.
+   */
+  leaseMs: number;
+  /** Names this run of the indexer: reported back at the next registration (`lastIndexerId`). */
+  indexerId: string;
+  /** Topics now held for this peer at the indexer, with their claims. */
+  topics: TopicClaim[];
+  /** Changes whenever the indexer's list of this peer's topics changes. */
+  topicsVersion: number;
 }
 
 export interface HeartbeatResult extends SuccessReply {
   peerId: string;
+  leaseMs: number;
+  topicsVersion: number;
+  /** Only when topicsVersion differs from the one the heartbeat named. */
+  topics?: TopicClaim[];
 }
 
 export interface LookupResult extends SuccessReply, PeerAddress {
   topic: string;
+  epoch: number;
+  incarnation: string;
 }
 
-export interface ClaimResult extends SuccessReply {
-  topic: string;
+export interface ClaimResult extends SuccessReply, TopicClaim {
   peerId: string;
 }
 
 export interface TopicListResult extends SuccessReply {
-  topics: Array<{ topic: string; peerId: string }>;
+  topics: Array<TopicClaim & { peerId: string }>;
 }
 
 export interface PeerListResult extends SuccessReply {
@@ -47,6 +74,8 @@ export interface TopicResult extends SuccessReply {
 export interface SubscribeResult extends SuccessReply {
   topic: string;
   hostPeer: string;
+  /** The incarnation of the topic this peer now follows. */
+  incarnation: string;
   /** The first offset this peer will receive. */
   startOffset: number;
 }
@@ -63,9 +92,26 @@ export interface PulledMessage {
   publishedAt: number;
 }
 
+/**
+ * Told to a consumer once, by its first pull after the topic it read was
+ * replaced by a new incarnation (created again after its host lost its data,
+ * or created anew on another peer): offsets start again, so the consumer's
+ * old position says nothing about the new log.
+ */
+export interface IncarnationReset {
+  /** The incarnation the consumer had been reading. */
+  previousIncarnation: string;
+  /** Messages of that incarnation this peer held past the consumer's position, never pulled. */
+  unread: number;
+}
+
 export interface PullResult extends SuccessReply {
   topic: string;
   consumer: string;
+  /** The topic's incarnation these offsets belong to. */
+  incarnation: string;
+  /** Present when the consumer's previous pull was of another incarnation. */
+  reset?: IncarnationReset;
   messages: PulledMessage[];
   /** The offset the next pull of this consumer starts from. */
   nextOffset: number;
@@ -86,6 +132,10 @@ export interface ConsumeStarted {
   consumer?: string;
   /** Where the stream delivers from: the consumer's acknowledged position, or `from`. */
   startOffset: number;
+  /** The topic's incarnation these offsets belong to. */
+  incarnation: string;
+  /** As in PullResult: the consumer last read another incarnation (told until it acknowledges). */
+  reset?: IncarnationReset;
   credit: number;
   heartbeatMs: number;
 }
@@ -113,8 +163,20 @@ export interface ConsumeAckResult extends SuccessReply {
 
 export interface PeerTopicsResult extends SuccessReply {
   peerId: string;
-  hosted: Array<{ topic: string; nextOffset: number; subscribers: string[] }>;
-  subscribed: Array<{ topic: string; hostPeer: string; nextOffset: number }>;
+  hosted: Array<{
+    topic: string;
+    epoch: number;
+    incarnation: string;
+    nextOffset: number;
+    subscribers: string[];
+  }>;
+  subscribed: Array<{
+    topic: string;
+    hostPeer: string;
+    epoch: number;
+    incarnation: string;
+    nextOffset: number;
+  }>;
 }
 
 /** Where a reader of one topic on this peer is, against the end it can read to. */
@@ -140,6 +202,8 @@ export interface ConsumerListResult extends SuccessReply {
 
 export interface AddSubscriberResult extends SuccessReply {
   topic: string;
+  epoch: number;
+  incarnation: string;
   startOffset: number;
 }
 

@@ -9,11 +9,13 @@ import { ValidationFailedError } from '@p2p-pubsub/protocol';
 import {
   AddSubscriberDto,
   DeliverDto,
+  ForwardedPublishDto,
   LookupDto,
   PublishDto,
   PullDto,
   SubscribeDto,
   TopicDto,
+  TopicEpochDto,
 } from '@p2p-pubsub/protocol/dto';
 import { DtoAcceptor } from './dto-acceptor';
 import { PayloadValidationPipe } from './validation.pipe';
@@ -105,6 +107,13 @@ describe('PayloadValidationPipe', () => {
     ],
     ['LookupDto', LookupDto, { topic: 'Sports' }, ['topic']],
     ['TopicDto', TopicDto, { topic: 'Sports' }, ['topic']],
+    [
+      'ForwardedPublishDto',
+      ForwardedPublishDto,
+      { topic: 'Sports', message: 'Goal!', epoch: 1_764_100_000_000 },
+      ['topic', 'message', 'epoch'],
+    ],
+    ['TopicEpochDto', TopicEpochDto, { topic: 'Sports', epoch: 7 }, ['topic', 'epoch']],
   ])(
     'accepts and refuses %s payloads exactly as Nest does',
     async (_name, metatype, valid, fields) => {
@@ -131,9 +140,21 @@ describe('PayloadValidationPipe', () => {
       message: 'Football match tonight!',
       publishedAt: 1_700_000_000_000.5,
     };
-    const batch = (records: unknown[]) => ({ topic: 'Sports', records });
+    const batch = (records: unknown[]) => ({
+      topic: 'Sports',
+      epoch: 1_764_100_000_000,
+      incarnation: '9f86d081884c7d65',
+      records,
+    });
     const payloads = [
-      ...variants(batch([record, { ...record, offset: 8 }]), ['topic', 'records']),
+      ...variants(batch([record, { ...record, offset: 8 }]), [
+        'topic',
+        'epoch',
+        'incarnation',
+        'records',
+      ]),
+      { ...batch([record]), incarnation: 'x'.repeat(65) },
+      { ...batch([record]), incarnation: 'not/an id' },
       ...variants(record, ['offset', 'message', 'publishedAt']).map((item) =>
         batch([record, item]),
       ),
@@ -153,15 +174,21 @@ describe('PayloadValidationPipe', () => {
     }
   });
 
-  it('takes valid publish and deliver payloads without class-validator', async () => {
+  it('takes valid publish, forwarded publish and deliver payloads without class-validator', async () => {
     const fullValidation = jest.spyOn(ValidationPipe.prototype, 'transform');
     await pipe.transform(
       { topic: 'Sports', message: 'Goal!' },
       { type: 'body', metatype: PublishDto },
     );
     await pipe.transform(
+      { topic: 'Sports', message: 'Goal!', epoch: 1_764_100_000_000 },
+      { type: 'body', metatype: ForwardedPublishDto },
+    );
+    await pipe.transform(
       {
         topic: 'Sports',
+        epoch: 1_764_100_000_000,
+        incarnation: '9f86d081884c7d65',
         records: [{ offset: 0, message: 'Goal!', publishedAt: 1 }],
       },
       { type: 'body', metatype: DeliverDto },
@@ -175,6 +202,7 @@ describe('PayloadValidationPipe', () => {
       expect(DtoAcceptor.for(dto)).toBeUndefined();
     }
     expect(DtoAcceptor.for(PublishDto)).toBeDefined();
+    expect(DtoAcceptor.for(ForwardedPublishDto)).toBeDefined();
     expect(DtoAcceptor.for(DeliverDto)).toBeDefined();
   });
 });

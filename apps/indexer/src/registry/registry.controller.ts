@@ -4,9 +4,11 @@ import { IndexerPatterns } from '@p2p-pubsub/protocol';
 import {
   ClaimTopicDto,
   EmptyDto,
+  HeartbeatDto,
   LookupDto,
   PeerIdDto,
   RegisterDto,
+  ReleaseTopicDto,
 } from '@p2p-pubsub/protocol/dto';
 import { ClusterMember, UserAccess, hostAndPortFields, peerIdField } from '@p2p-pubsub/server';
 import { RegistryService } from './registry.service';
@@ -34,8 +36,8 @@ export class RegistryController {
 
   @MessagePattern(IndexerPatterns.Heartbeat)
   @ClusterMember(peerIdField)
-  heartbeat(@Payload() dto: PeerIdDto) {
-    return this.registry.heartbeat(dto.peerId);
+  heartbeat(@Payload() dto: HeartbeatDto) {
+    return this.registry.heartbeat(dto);
   }
 
   @MessagePattern(IndexerPatterns.Lookup)
@@ -52,8 +54,8 @@ export class RegistryController {
 
   @MessagePattern(IndexerPatterns.DeleteTopic)
   @ClusterMember(peerIdField)
-  deleteTopic(@Payload() dto: ClaimTopicDto) {
-    return this.registry.release(dto.topic, dto.peerId);
+  deleteTopic(@Payload() dto: ReleaseTopicDto) {
+    return this.registry.release(dto.topic, dto.peerId, dto.epoch);
   }
 
   @MessagePattern(IndexerPatterns.ListTopics)

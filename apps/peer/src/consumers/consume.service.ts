@@ -7,6 +7,7 @@ import {
   NotSubscribedError,
   PubSubError,
   PulledMessage,
+  StaleEpochError,
   ValidationFailedError,
 } from '@p2p-pubsub/protocol';
 import { ConsumeAckDto, ConsumeDto } from '@p2p-pubsub/protocol/dto';
@@ -133,11 +134,15 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
       this.logger.log(
         `${describe(stream)}: stream ${stream.id} started at offset ${acked} (credit ${stream.credit})`,
       );
+      const reset =
+        dto.consumer === undefined ? undefined : this.store.pendingReset(dto.topic, dto.consumer);
       this.send(stream, {
         type: 'started',
         topic: stream.topic,
         consumer: stream.consumer,
         startOffset: acked,
+        incarnation: stored.incarnation,
+        ...(reset && { reset }),
         credit: stream.credit,
         heartbeatMs,
       });
@@ -176,6 +181,9 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
       // Durable first: a failed write moves nothing.
       if (journal && (committed === undefined || dto.nextOffset > committed)) {
         journal.set(dto.consumer!, dto.nextOffset);
+        // Its first position in this incarnation: the reset has been taken in
+        // (a failed write only means it is told again).
+        this.store.clearReset(dto.topic, dto.consumer!).catch(() => undefined);
       }
       if (ours) {
         stream.acked = Math.max(stream.acked, dto.nextOffset);
@@ -230,8 +238,16 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
   /** Sends what the credit allows of what is there. */
   private pump(stream: LiveStream): void {
     if (!this.streams.has(stream.id)) return;
-    if (this.store.get(stream.topic) !== stream.stored) {
-      this.end(stream, 'the topic went away', new NotSubscribedError(stream.topic));
+    const current = this.store.get(stream.topic);
+    if (current !== stream.stored) {
+      // A new incarnation is no reason to stop following: the client starts
+      // a new stream, whose `started` frame tells it offsets started again.
+      if (current) {
+        const changed = new StaleEpochError(stream.topic, stream.stored.epoch, current.epoch);
+        this.end(stream, 'the topic is a new incarnation', changed);
+      } else {
+        this.end(stream, 'the topic went away', new NotSubscribedError(stream.topic));
+      }
       return;
     }
     const { log } = stream.stored;

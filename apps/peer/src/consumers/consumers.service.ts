@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { NotSubscribedError, PullResult } from '@p2p-pubsub/protocol';
+import { IncarnationReset, NotSubscribedError, PullResult } from '@p2p-pubsub/protocol';
 import { PullDto } from '@p2p-pubsub/protocol/dto';
 import { LogStore } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
@@ -75,6 +75,9 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
     const positions = this.store.journal<number>(dto.topic, CONSUMERS_JOURNAL);
     const replay = dto.fromOffset !== undefined;
     const position = replay ? dto.fromOffset : positions.get(consumer);
+    // A consumer of an incarnation this one replaced is told once, with the
+    // pull that gives it its first position in this one.
+    const reset = replay ? undefined : this.store.pendingReset(dto.topic, consumer);
 
     // A new consumer starts at the oldest message this peer holds.
     const start = position ?? log.firstOffset;
@@ -86,14 +89,21 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
     const nextOffset =
       records.length > 0 ? records[records.length - 1].offset + 1 : Math.max(start, end);
     const skipped = nextOffset - start - records.length;
-    if (!replay && position !== nextOffset && (records.length > 0 || position !== undefined)) {
+    if (
+      !replay &&
+      (reset !== undefined ||
+        (position !== nextOffset && (records.length > 0 || position !== undefined)))
+    ) {
       await positions.set(consumer, nextOffset);
+      if (reset) await this.store.clearReset(dto.topic, consumer);
     }
     return {
       status: 'success',
       message: `${records.length} message(s) pulled from topic '${dto.topic}'`,
       topic: dto.topic,
       consumer,
+      incarnation: stored.incarnation,
+      ...(reset && { reset }),
       messages: records.map(({ offset, message, publishedAt }) => ({
         offset,
         message,
@@ -102,6 +112,31 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
       nextOffset,
       skipped,
     };
+  }
+
+  /**
+   * What each consumer of `topic` is to be told once a new incarnation
+   * replaces the one this peer holds: the incarnation it read, and how many
+   * of its messages it had not pulled (they are not carried over).
+   */
+  resetsOnReplace(topic: string): Map<string, IncarnationReset> {
+    const resets = new Map<string, IncarnationReset>();
+    const stored = this.store.get(topic);
+    if (!stored) return resets;
+    const { log, incarnation } = stored;
+    for (const [consumer, position] of this.store
+      .journal<number>(topic, CONSUMERS_JOURNAL)
+      .entries()) {
+      const unread = log.nextOffset - Math.max(position, log.firstOffset);
+      resets.set(consumer, { previousIncarnation: incarnation, unread: Math.max(0, unread) });
+    }
+    // Told nothing yet about an earlier switch: still told about that one.
+    for (const [consumer, pending] of this.store.pendingResets(topic)) {
+      if (resets.has(consumer)) continue;
+      const unread = pending.unread + log.nextOffset - log.firstOffset;
+      resets.set(consumer, { previousIncarnation: pending.previousIncarnation, unread });
+    }
+    return resets;
   }
 
   private waitForAppend(topic: string, waitMs: number): Promise<void> {

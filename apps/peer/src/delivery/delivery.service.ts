@@ -12,15 +12,16 @@ import {
   ErrorCodes,
   PeerInternalPatterns,
   PubSubError,
+  StaleEpochError,
   SuccessReply,
   TopicNotFoundError,
 } from '@p2p-pubsub/protocol';
 import { AddSubscriberDto } from '@p2p-pubsub/protocol/dto';
 import { Backoff } from '@p2p-pubsub/client';
 import { PeerLinks } from '../links/peer-links';
-import { LogStore } from '../log/log-store';
+import { LogStore, StoredTopic } from '../log/log-store';
 import { StateJournal } from '../log/state-journal';
-import { LogRecord, TopicLog } from '../log/topic-log';
+import { LogRecord } from '../log/topic-log';
 import { PeerConfig } from '../peer.config';
 
 const MAX_BATCH_RECORDS = 1000;
@@ -67,7 +68,9 @@ interface SavedCursor {
  * or dead subscriber never holds up publish or the other subscribers.
  *
  * Subscribers and their acknowledged offsets are journaled with the topic,
- * so a restarted host resumes every subscriber where it left off.
+ * so a restarted host resumes every subscriber where it left off. Every
+ * batch names the topic's epoch and incarnation: a subscriber whose replica
+ * is of another one refuses it (STALE_EPOCH), and the pump retries later.
  */
 @Injectable()
 export class DeliveryService
@@ -125,7 +128,10 @@ export class DeliveryService
    * delivering to it: on a full disk the subscribe fails and nothing changed.
    */
   async addSubscriber(dto: AddSubscriberDto): Promise<AddSubscriberResult> {
-    const log = this.hostedLog(dto.topic);
+    const stored = this.hosted(dto.topic);
+    if (dto.epoch !== undefined && dto.epoch !== stored.epoch)
+      throw new StaleEpochError(dto.topic, dto.epoch, stored.epoch);
+    const { log } = stored;
     const peerId = `${dto.host}:${dto.port}`;
     let cursor = this.cursors.get(dto.topic)?.get(peerId);
     if (!cursor) {
@@ -147,6 +153,8 @@ export class DeliveryService
       status: 'success',
       message: `Peer ${peerId} subscribed to topic '${dto.topic}'`,
       topic: dto.topic,
+      epoch: stored.epoch,
+      incarnation: stored.incarnation,
       startOffset: cursor.nextOffset,
     };
   }
@@ -180,20 +188,28 @@ export class DeliveryService
     }
   }
 
-  /** Forgets the topic's subscribers and tells each that the topic is gone. */
-  topicDeleted(topic: string): void {
+  /** Forgets the topic's subscribers and tells each that the topic (of `epoch`) is gone. */
+  topicDeleted(topic: string, epoch: number): void {
     const subscribers = [...(this.cursors.get(topic)?.values() ?? [])];
     this.stop(topic);
     for (const cursor of subscribers) {
       this.links
         .to(cursor.host, cursor.port)
-        .request(PeerInternalPatterns.TopicDeleted, { topic })
+        .request(PeerInternalPatterns.TopicDeleted, { topic, epoch })
         .catch((error: Error) =>
           this.logger.warn(
             `could not tell ${cursor.peerId} that '${topic}' was deleted: ${error.message}`,
           ),
         );
     }
+  }
+
+  /**
+   * Stops pushing a topic this peer no longer hosts (another peer holds the
+   * name). Subscribers are not told: they follow the new host on their own.
+   */
+  topicRetired(topic: string): void {
+    this.stop(topic);
   }
 
   private stop(topic: string): void {
@@ -203,13 +219,13 @@ export class DeliveryService
     this.checkpointTimers.delete(topic);
   }
 
-  private hostedLog(topic: string): TopicLog {
+  private hosted(topic: string): StoredTopic {
     const stored = this.store.get(topic);
     if (!stored || stored.role !== 'hosted') throw new TopicNotFoundError(topic);
-    return stored.log;
+    return stored;
   }
 
-  private startOffset(log: TopicLog, from: AddSubscriberDto['from']): number {
+  private startOffset(log: StoredTopic['log'], from: AddSubscriberDto['from']): number {
     if (from === 'earliest') return log.firstOffset;
     if (typeof from === 'number') return Math.min(Math.max(from, log.firstOffset), log.nextOffset);
     return log.nextOffset;
@@ -224,7 +240,7 @@ export class DeliveryService
   private pump(topic: string, cursor: SubscriberCursor): void {
     if (cursor.sending || cursor.retryTimer) return;
     const stored = this.store.get(topic);
-    if (!stored) return;
+    if (!stored || stored.role !== 'hosted') return;
     const end = this.store.readableEnd(stored);
     let records: LogRecord[];
     try {
@@ -249,12 +265,21 @@ export class DeliveryService
     const weight = records.reduce((sum, record) => sum + record.message.length, 0);
     this.links
       .to(cursor.host, cursor.port)
-      .request<DeliverResult>(PeerInternalPatterns.Deliver, { topic, records }, weight)
+      .request<DeliverResult>(
+        PeerInternalPatterns.Deliver,
+        { topic, epoch: stored.epoch, incarnation: stored.incarnation, records },
+        weight,
+      )
       .then(
         (ack) => {
           cursor.sending = false;
+          if (ack.ackedOffset < cursor.nextOffset) {
+            // Took nothing it was sent: sending the same at once again would spin.
+            this.retryLater(topic, cursor, new Error(`acknowledged only up to ${ack.ackedOffset}`));
+            return;
+          }
           cursor.retry.reset();
-          cursor.nextOffset = Math.max(cursor.nextOffset, ack.ackedOffset + 1);
+          cursor.nextOffset = ack.ackedOffset + 1;
           if (!this.isCurrent(topic, cursor)) return;
           this.scheduleCheckpoint(topic);
           this.pump(topic, cursor);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'fs';
-import { rm } from 'fs/promises';
-import { join } from 'path';
+import { rename, rm } from 'fs/promises';
+import { basename, dirname, join } from 'path';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { LimitExceededError, PeerAddress } from '@p2p-pubsub/protocol';
+import { IncarnationReset, LimitExceededError, PeerAddress } from '@p2p-pubsub/protocol';
 import { PeerConfig } from '../peer.config';
 import { DataDirectory } from './data-directory';
 import { OpenFiles } from './open-files';
@@ -15,7 +15,15 @@ import { LogRecord, TopicLog } from './topic-log';
 /** `hosted`: this peer owns the topic. `replica`: a copy pushed by its host. */
 export type LogRole = 'hosted' | 'replica';
 
-export interface StoredTopic {
+/** The claim a log belongs to: see TopicClaim in libs/protocol. */
+export interface Incarnation {
+  /** The claim's epoch: a host refuses requests naming another one. */
+  readonly epoch: number;
+  /** Names this log: a new claim of the name starts a new log, offsets from the start. */
+  readonly incarnation: string;
+}
+
+export interface StoredTopic extends Incarnation {
   readonly role: LogRole;
   readonly log: TopicLog;
   /** A replica's host, as last subscribed to. */
@@ -23,21 +31,39 @@ export interface StoredTopic {
 }
 
 /** What a topic directory's meta journal holds, under the key `topic`. */
-interface TopicMeta {
+interface TopicMeta extends Incarnation {
   topic: string;
   role: LogRole;
   host?: PeerAddress;
 }
 
+/**
+ * The meta journal also keeps, under `reset/<consumer>`, what each consumer
+ * of an incarnation this one replaced is still to be told (ConsumersService).
+ */
+type MetaValue = TopicMeta | IncarnationReset;
+const RESET_KEY = 'reset/';
+
 interface TopicEntry extends StoredTopic {
   dir: string;
-  meta: StateJournal<TopicMeta>;
+  meta: StateJournal<MetaValue>;
   journals: Map<string, StateJournal<unknown>>;
+}
+
+/** Where a topic's log went when this peer stopped hosting it without deleting it. */
+export interface RetiredTopic extends Incarnation {
+  path: string;
+  firstOffset: number;
+  nextOffset: number;
 }
 
 type TopicListener = (topic: string) => void;
 
 const META_JOURNAL = 'meta.journal';
+/** Under the data directory: logs of topics this peer stopped hosting because another peer holds the name now. */
+const RETIRED_DIR = 'retired';
+/** What a topic directory written before incarnations existed is taken to be (and tests' topics). */
+const LEGACY_INCARNATION: Incarnation = { epoch: 0, incarnation: 'legacy' };
 /** How often, at most, retention by age is checked (size limits are checked on every roll). */
 const MAX_RETENTION_CHECK_MS = 60_000;
 
@@ -50,10 +76,11 @@ const MAX_RETENTION_CHECK_MS = 60_000;
  *
  *   <data dir>/LOCK                      held while the peer runs
  *   <data dir>/tombstones.journal        next offset of each deleted hosted topic
- *   <data dir>/topics/<name>-<hash>-<n>/ one per topic (names may not be valid file names)
- *       meta.journal                     topic name, role, a replica's host
+ *   <data dir>/topics/<name>-<hash>-<n>/ one per topic incarnation (names may not be valid file names)
+ *       meta.journal                     topic name, role, epoch, incarnation, a replica's host
  *       00000000000000000000.log ...     segments, named by base offset
  *       <service>.journal                state the services keep per topic
+ *   <data dir>/retired/<dir>/            a hosted topic's log kept after another peer took the name
  *
  * Durability (FSYNC): every append is written to the file before it is
  * acknowledged. `always` also syncs it first (group commit); `interval`
@@ -148,20 +175,126 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
    * the directory a topic on the next start. If any step fails (a full
    * disk), the directory is removed and nothing of the topic remains.
    */
-  async open(topic: string, role: LogRole, host?: PeerAddress): Promise<StoredTopic> {
+  async open(
+    topic: string,
+    role: LogRole,
+    host?: PeerAddress,
+    incarnation: Incarnation = LEGACY_INCARNATION,
+  ): Promise<StoredTopic> {
     if (this.topics.has(topic) || this.opening.has(topic)) {
       throw new Error(`topic '${topic}' is already open`);
     }
     this.assertRoomForTopic();
     this.opening.add(topic);
+    let entry: TopicEntry;
+    try {
+      entry = await this.create(topic, role, incarnation, host, undefined);
+    } finally {
+      this.opening.delete(topic);
+    }
+    this.topics.set(topic, entry);
+    await this.clearTombstone(topic, role);
+    return entry;
+  }
+
+  /**
+   * Puts a new incarnation of `topic` in place of the one open, in one step
+   * (a pull finds one or the other, never neither), then deletes the old
+   * one. `resets` are the old incarnation's consumers, to be told.
+   */
+  async replace(
+    topic: string,
+    role: LogRole,
+    incarnation: Incarnation,
+    host: PeerAddress | undefined,
+    resets: Map<string, IncarnationReset>,
+  ): Promise<StoredTopic> {
+    const entry = await this.create(topic, role, incarnation, host, resets);
+    const old = this.topics.get(topic);
+    this.topics.set(topic, entry);
+    if (old) await this.remove(topic, old);
+    await this.clearTombstone(topic, role);
+    this.emit(this.appendListeners, topic);
+    return entry;
+  }
+
+  /**
+   * Stops keeping a hosted topic without deleting what it stored: another
+   * peer holds the name now, and this log may hold acknowledged messages no
+   * one else has. It leaves the map at once (before any await), so nothing
+   * is appended to it from here on, and its directory moves under retired/.
+   */
+  async retire(topic: string): Promise<RetiredTopic | undefined> {
+    const entry = this.topics.get(topic);
+    if (!entry) return undefined;
+    this.topics.delete(topic);
+    const retired: RetiredTopic = {
+      epoch: entry.epoch,
+      incarnation: entry.incarnation,
+      firstOffset: entry.log.firstOffset,
+      nextOffset: entry.log.nextOffset,
+      path: join(this.dataDirectory.path, RETIRED_DIR, basename(entry.dir)),
+    };
+    this.emit(this.dropListeners, topic);
+    if (entry.role === 'hosted') {
+      const failure = await attempt(() => this.tombstones.set(topic, retired.nextOffset));
+      if (failure) this.logger.warn(`could not record where '${topic}' ended: ${failure.message}`);
+    }
+    this.closeJournals(entry);
+    await entry.log.close();
+    try {
+      mkdirSync(dirname(retired.path), { recursive: true });
+      await rename(entry.dir, retired.path);
+      await this.files.syncDirectory(this.topicsDir);
+      await this.files.syncDirectory(dirname(retired.path));
+    } catch (error) {
+      throw storageError(error, `keeping '${topic}' aside`);
+    }
+    return retired;
+  }
+
+  /** What `consumer` is still to be told about the incarnation this one replaced. */
+  pendingReset(topic: string, consumer: string): IncarnationReset | undefined {
+    return this.topics.get(topic)?.meta.get(RESET_KEY + consumer) as IncarnationReset | undefined;
+  }
+
+  /** Every consumer with a reset still to be told, and the reset. */
+  pendingResets(topic: string): Map<string, IncarnationReset> {
+    const resets = new Map<string, IncarnationReset>();
+    for (const [key, value] of this.topics.get(topic)?.meta.entries() ?? []) {
+      if (key.startsWith(RESET_KEY))
+        resets.set(key.slice(RESET_KEY.length), value as IncarnationReset);
+    }
+    return resets;
+  }
+
+  /** `consumer` has been told (its position in this incarnation is written). */
+  async clearReset(topic: string, consumer: string): Promise<void> {
+    await this.topics.get(topic)?.meta.delete(RESET_KEY + consumer);
+  }
+
+  /**
+   * The directory, log and meta journal of a new incarnation of `topic`;
+   * removed again if any step fails (a full disk).
+   */
+  private async create(
+    topic: string,
+    role: LogRole,
+    { epoch, incarnation }: Incarnation,
+    host: PeerAddress | undefined,
+    resets: Map<string, IncarnationReset> | undefined,
+  ): Promise<TopicEntry> {
     const dir = join(this.topicsDir, directoryName(topic));
     let log: SegmentLog | undefined;
-    let meta: StateJournal<TopicMeta> | undefined;
+    let meta: StateJournal<MetaValue> | undefined;
     try {
       const startOffset = role === 'hosted' ? (this.tombstones.get(topic) ?? 0) : 0;
       log = this.openLog(topic, dir, startOffset);
-      meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
-      await meta.set('topic', host ? { topic, role, host } : { topic, role });
+      meta = StateJournal.open<MetaValue>(join(dir, META_JOURNAL), this.journalOptions(true));
+      for (const [consumer, reset] of resets ?? []) await meta.set(RESET_KEY + consumer, reset);
+      const saved: TopicMeta = { topic, role, epoch, incarnation };
+      if (host) saved.host = host;
+      await meta.set('topic', saved);
       // The journal synced the topic's directory; the directory itself is new too.
       await this.files.syncDirectory(this.topicsDir);
     } catch (error) {
@@ -169,11 +302,11 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
       await log?.destroy().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
       throw storageError(error, `creating '${topic}'`);
-    } finally {
-      this.opening.delete(topic);
     }
-    const entry: TopicEntry = { role, log, host, dir, meta, journals: new Map() };
-    this.topics.set(topic, entry);
+    return { role, log, host, epoch, incarnation, dir, meta, journals: new Map() };
+  }
+
+  private async clearTombstone(topic: string, role: LogRole): Promise<void> {
     if (role === 'hosted' && this.tombstones.get(topic) !== undefined) {
       // Cleanup only: a tombstone is read when a topic is created, never while it exists.
       const failure = await attempt(() => this.tombstones.delete(topic));
@@ -183,7 +316,6 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
         });
       }
     }
-    return entry;
   }
 
   /**
@@ -241,9 +373,15 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
   async drop(topic: string): Promise<void> {
     const entry = this.topics.get(topic);
     if (!entry) return;
-    const nextOffset = entry.log.nextOffset;
     // Gone for every caller from now on; the same name may be created again meanwhile.
     this.topics.delete(topic);
+    await this.remove(topic, entry);
+    this.emit(this.dropListeners, topic);
+  }
+
+  /** Deletes an entry no longer in the map (see drop). */
+  private async remove(topic: string, entry: TopicEntry): Promise<void> {
+    const nextOffset = entry.log.nextOffset;
     let tombstoneFailure =
       entry.role === 'hosted'
         ? await attempt(() => this.tombstones.set(topic, nextOffset))
@@ -273,7 +411,6 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
         `could not record where '${topic}' ended (offset ${nextOffset}): ${tombstoneFailure.message}; created here again, it would start at 0`,
       );
     }
-    this.emit(this.dropListeners, topic);
   }
 
   /**
@@ -310,8 +447,8 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
       this.removeLeftover(dir);
       return;
     }
-    const meta = StateJournal.open<TopicMeta>(join(dir, META_JOURNAL), this.journalOptions(true));
-    const saved = meta.get('topic');
+    const meta = StateJournal.open<MetaValue>(join(dir, META_JOURNAL), this.journalOptions(true));
+    const saved = meta.get('topic') as TopicMeta | undefined;
     if (!saved || this.topics.has(saved.topic)) {
       meta.close();
       this.removeLeftover(dir);
@@ -322,6 +459,8 @@ export class LogStore implements OnModuleInit, OnApplicationShutdown {
       role: saved.role,
       log,
       host: saved.host,
+      epoch: saved.epoch ?? LEGACY_INCARNATION.epoch,
+      incarnation: saved.incarnation ?? LEGACY_INCARNATION.incarnation,
       dir,
       meta,
       journals: new Map(),

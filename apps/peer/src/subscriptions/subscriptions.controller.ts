@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { PeerInternalPatterns, PeerPatterns } from '@p2p-pubsub/protocol';
-import { DeliverDto, SubscribeDto, TopicDto } from '@p2p-pubsub/protocol/dto';
+import { DeliverDto, SubscribeDto, TopicDto, TopicEpochDto } from '@p2p-pubsub/protocol/dto';
 import { UserAccess } from '@p2p-pubsub/server';
 import { FromReplicaHost } from './replica-host.guard';
 import { SubscriptionsService } from './subscriptions.service';
@@ -30,7 +30,7 @@ export class SubscriptionsController {
 
   @MessagePattern(PeerInternalPatterns.TopicDeleted)
   @FromReplicaHost()
-  topicDeleted(@Payload() dto: TopicDto) {
-    return this.subscriptions.topicDeleted(dto.topic);
+  topicDeleted(@Payload() dto: TopicEpochDto) {
+    return this.subscriptions.topicDeleted(dto.topic, dto.epoch);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ConsumersModule } from '../consumers/consumers.module';
 import { LinksModule } from '../links/links.module';
 import { LogModule } from '../log/log.module';
 import { SubscriptionsController } from './subscriptions.controller';
@@ -6,7 +7,7 @@ import { SubscriptionsService } from './subscriptions.service';
 
 /** Subscriptions: topics hosted elsewhere that this peer replicates. */
 @Module({
-  imports: [LogModule, LinksModule],
+  imports: [LogModule, LinksModule, ConsumersModule],
   controllers: [SubscriptionsController],
   providers: [SubscriptionsService],
   exports: [SubscriptionsService],

@@ -1,8 +1,14 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { PeerPatterns } from '@p2p-pubsub/protocol';
+import { PeerInternalPatterns, PeerPatterns } from '@p2p-pubsub/protocol';
 import type { Principal } from '@p2p-pubsub/protocol';
-import { EmptyDto, PublishDto, TopicDto } from '@p2p-pubsub/protocol/dto';
+import {
+  EmptyDto,
+  ForwardedPublishDto,
+  PublishDto,
+  TopicDto,
+  TopicEpochDto,
+} from '@p2p-pubsub/protocol/dto';
 import { Caller, UserAccess } from '@p2p-pubsub/server';
 import { TopicsService } from './topics.service';
 
@@ -26,6 +32,20 @@ export class TopicsController {
   @UserAccess('delete')
   delete(@Payload() dto: TopicDto, @Caller() caller?: Principal) {
     return this.topics.delete(dto.topic, caller);
+  }
+
+  /** Forwarded by another peer for the user it names, checked as that user. */
+  @MessagePattern(PeerInternalPatterns.Publish)
+  @UserAccess('publish')
+  publishForwarded(@Payload() dto: ForwardedPublishDto) {
+    return this.topics.publishForwarded(dto);
+  }
+
+  /** Forwarded by another peer for the user it names, checked as that user. */
+  @MessagePattern(PeerInternalPatterns.DeleteTopic)
+  @UserAccess('delete')
+  deleteForwarded(@Payload() dto: TopicEpochDto, @Caller() caller?: Principal) {
+    return this.topics.deleteForwarded(dto, caller);
   }
 
   @MessagePattern(PeerPatterns.ListTopics)

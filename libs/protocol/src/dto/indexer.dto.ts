@@ -1,3 +1,4 @@
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -5,12 +6,23 @@ import {
   IsOptional,
   IsString,
   Length,
-  Matches,
   Max,
   Min,
+  ValidateNested,
 } from 'class-validator';
-import { NAME_PATTERN } from '../fields';
-import { IsTopicName } from './validators';
+import { IsEpoch, IsIncarnation, IsTopicName } from './validators';
+
+/** A topic a peer hosts, with the claim it hosts it under. */
+export class TopicClaimDto {
+  @IsTopicName()
+  topic: string;
+
+  @IsEpoch()
+  epoch: number;
+
+  @IsIncarnation()
+  incarnation: string;
+}
 
 export class RegisterDto {
   /** The address other peers use to reach this one (not the bind address). */
@@ -23,15 +35,25 @@ export class RegisterDto {
   @Max(65535)
   port: number;
 
-  /** Topics the peer already hosts, e.g. after an indexer restart. */
+  /**
+   * Topics the peer already hosts (after an indexer or peer restart), with
+   * their claims: where two peers report one name, the higher epoch wins.
+   */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100_000)
-  @Matches(NAME_PATTERN, {
-    each: true,
-    message: "each topic must be 1-255 characters of A-Z, a-z, 0-9, '.', '_' or '-'",
-  })
-  topics?: string[];
+  @ValidateNested({ each: true })
+  @Type(() => TopicClaimDto)
+  topics?: TopicClaimDto[];
+
+  /**
+   * The indexerId of the indexer this peer was last registered with: another
+   * one tells a restarted indexer that it restarted (see RegistryService).
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  lastIndexerId?: string;
 
   /** Where the peer serves /health and /metrics over HTTP, if it does (`pubsub status` reads it). */
   @IsOptional()
@@ -47,6 +69,17 @@ export class PeerIdDto {
   peerId: string;
 }
 
+export class HeartbeatDto {
+  @IsString()
+  @Length(1, 300)
+  peerId: string;
+
+  /** The topicsVersion of the last list this peer received; the reply lists topics if it changed. */
+  @IsOptional()
+  @IsInt()
+  topicsVersion?: number;
+}
+
 export class LookupDto {
   @IsTopicName()
   topic: string;
@@ -59,4 +92,18 @@ export class ClaimTopicDto {
   @IsString()
   @Length(1, 300)
   peerId: string;
+}
+
+export class ReleaseTopicDto {
+  @IsTopicName()
+  topic: string;
+
+  @IsString()
+  @Length(1, 300)
+  peerId: string;
+
+  /** The claim being released; a newer claim of the name is left alone (STALE_EPOCH). */
+  @IsOptional()
+  @IsEpoch()
+  epoch?: number;
 }

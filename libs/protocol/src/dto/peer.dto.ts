@@ -13,7 +13,7 @@ import {
 } from 'class-validator';
 import { MAX_CONSUME_CREDIT, MAX_PULL_BATCH, MAX_PULL_WAIT_MS } from '../fields';
 import type { StartPosition } from '../fields';
-import { IsName, IsStartPosition, IsTopicName } from './validators';
+import { IsEpoch, IsIncarnation, IsName, IsStartPosition, IsTopicName } from './validators';
 
 export class TopicDto {
   @IsTopicName()
@@ -151,6 +151,11 @@ export class AddSubscriberDto {
   @IsOptional()
   @IsStartPosition()
   from?: StartPosition;
+
+  /** The claim the subscriber looked the host up at; another one is refused (STALE_EPOCH). */
+  @IsOptional()
+  @IsEpoch()
+  epoch?: number;
 }
 
 export class RemoveSubscriberDto {
@@ -178,11 +183,40 @@ export class DeliverDto {
   @IsTopicName()
   topic: string;
 
+  /** The host's claim of the topic: a replica of another one refuses the batch. */
+  @IsEpoch()
+  epoch: number;
+
+  @IsIncarnation()
+  incarnation: string;
+
   @IsArray()
   @ArrayMaxSize(10_000)
   @ValidateNested({ each: true })
   @Type(() => DeliveredRecordDto)
   records: DeliveredRecordDto[];
+}
+
+/** peer.publish: a publish forwarded to the host it was looked up at. */
+export class ForwardedPublishDto {
+  @IsTopicName()
+  topic: string;
+
+  @IsString()
+  message: string;
+
+  /** The claim the forwarder found at the indexer; the host refuses another (STALE_EPOCH). */
+  @IsEpoch()
+  epoch: number;
+}
+
+/** peer.delete_topic (forwarded to the host) and peer.topic_deleted (host to subscribers). */
+export class TopicEpochDto {
+  @IsTopicName()
+  topic: string;
+
+  @IsEpoch()
+  epoch: number;
 }
 
 /** For patterns that take no arguments: any field at all is rejected. */
