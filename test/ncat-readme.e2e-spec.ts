@@ -87,12 +87,13 @@ describe("the original README's ncat examples", () => {
     await indexer?.stop();
   });
 
-  it("starts from the original's command lines, with its flag names", () => {
-    expect(
-      indexer.output.some((line) => line.includes(`listening on localhost:${indexer.port}`)),
-    ).toBe(true);
+  it("starts from the original's command lines, with its flag names", async () => {
+    // Readiness comes from the ready file; a log line may reach us a little later.
+    expect(await indexer.waitForLog(/listening on /)).toContain(
+      `listening on localhost:${indexer.port}`,
+    );
     for (const peer of peers) {
-      const registered = peer.output.find((line) => /registered with the indexer/.test(line));
+      const registered = await peer.waitForLog(/registered with the indexer/);
       expect(registered).toContain(`at localhost:${indexer.port} as localhost:${peer.port}`);
     }
   });

@@ -59,7 +59,16 @@ export class ServiceProcess extends LaunchedProcess {
    * only listening with `'listening'`. `extraArgs` come last and win.
    */
   override start(extraArgs: string[] = [], readiness: Readiness = 'ready'): Promise<this> {
-    return super.start(extraArgs, readiness);
+    // Started again on the TCP port it had, a service would take its default
+    // ops port (TCP port + 1000), which something else may hold: it takes the
+    // ops port it had too (released by this very process, so it is free).
+    const previousOpsPort = this.opsPort;
+    const samePort = extraArgs.includes('--port') && !extraArgs.includes('--ops-port');
+    const args =
+      samePort && previousOpsPort !== undefined
+        ? [...extraArgs, '--ops-port', String(previousOpsPort)]
+        : extraArgs;
+    return super.start(args, readiness);
   }
 
   /**
