@@ -7,8 +7,9 @@ export class RawConnection {
   private closed = false;
   private readonly opened: Promise<void>;
 
-  constructor(port: number, host = '127.0.0.1') {
-    this.socket = connect(port, host);
+  /** `localAddress`: another loopback address (127.0.0.2, ...) to connect from. */
+  constructor(port: number, host = '127.0.0.1', localAddress?: string) {
+    this.socket = connect({ port, host, localAddress });
     this.socket.setEncoding('utf8');
     this.socket.on('data', (chunk: string) => (this.received += chunk));
     this.socket.on('close', () => (this.closed = true));

@@ -1,14 +1,17 @@
 import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
 import {
-  SecuritySettings,
+  ConnectionSettings,
   SettingSource,
+  connectionSettingSources,
   loadConfig,
   opsSettingSources,
+  resolveConnectionLimits,
   securitySources,
 } from '@p2p-pubsub/server';
 
-export class IndexerConfig extends SecuritySettings {
+/** Also the ops, process, security and connection settings (OPS_PORT, READY_FILE, SECURITY, MAX_CONNECTIONS, ...). */
+export class IndexerConfig extends ConnectionSettings {
   @IsString()
   @Length(1, 255)
   host: string = '127.0.0.1';
@@ -31,6 +34,7 @@ export class IndexerConfig extends SecuritySettings {
 
 const sources: Record<keyof IndexerConfig, SettingSource> = {
   ...opsSettingSources,
+  ...connectionSettingSources,
   host: { env: 'HOST', flags: ['host'] },
   port: { env: 'PORT', flags: ['port'] },
   peerLeaseMs: { env: 'PEER_LEASE_MS', flags: ['peer-lease-ms'] },
@@ -39,5 +43,6 @@ const sources: Record<keyof IndexerConfig, SettingSource> = {
 };
 
 export function loadIndexerConfig(argv?: string[], env?: NodeJS.ProcessEnv): IndexerConfig {
-  return loadConfig(IndexerConfig, sources, argv, env);
+  const config = loadConfig(IndexerConfig, sources, argv, env);
+  return Object.assign(config, resolveConnectionLimits(config));
 }

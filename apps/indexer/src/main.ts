@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { IndexerBareCommands } from '@p2p-pubsub/protocol';
-import { Security, runMain, startService } from '@p2p-pubsub/server';
+import { Security, resolvedConnectionLimits, runMain, startService } from '@p2p-pubsub/server';
 import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { loadIndexerConfig } from './indexer.config';
 import { IndexerModule } from './indexer.module';
@@ -13,6 +13,7 @@ runMain(async () => {
     host: config.host,
     port: config.port,
     limits: wireLimitsFor(config.maxMessageBytes),
+    connections: resolvedConnectionLimits(config),
     bareCommands: IndexerBareCommands,
     settings: config,
     security,

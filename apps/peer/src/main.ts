@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { PeerBareCommands } from '@p2p-pubsub/protocol';
-import { Security, runMain, startService } from '@p2p-pubsub/server';
+import { Security, resolvedConnectionLimits, runMain, startService } from '@p2p-pubsub/server';
 import { wireLimitsFor } from '@p2p-pubsub/wire';
 import { IndexerLink } from './links/indexer-link';
 import { loadPeerConfig } from './peer.config';
@@ -16,6 +16,7 @@ runMain(async () => {
     port: config.port,
     advertisedHost: config.publicHost,
     limits: wireLimitsFor(config.maxMessageBytes),
+    connections: resolvedConnectionLimits(config),
     bareCommands: PeerBareCommands,
     settings: config,
     readyWhen: ['registered'],

@@ -1,10 +1,12 @@
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@p2p-pubsub/protocol';
 import {
-  SecuritySettings,
+  ConnectionSettings,
   SettingSource,
+  connectionSettingSources,
   loadConfig,
   opsSettingSources,
+  resolveConnectionLimits,
   securitySources,
 } from '@p2p-pubsub/server';
 
@@ -19,7 +21,8 @@ export type FsyncPolicy = (typeof FsyncPolicies)[number];
 const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export class PeerConfig extends SecuritySettings {
+/** Also the ops, process, security and connection settings (OPS_PORT, READY_FILE, SECURITY, MAX_CONNECTIONS, ...). */
+export class PeerConfig extends ConnectionSettings {
   /** Bind address. */
   @IsString()
   @Length(1, 255)
@@ -136,6 +139,7 @@ export class PeerConfig extends SecuritySettings {
 
 const sources: Record<Exclude<keyof PeerConfig, 'publicHost'>, SettingSource> = {
   ...opsSettingSources,
+  ...connectionSettingSources,
   host: { env: 'HOST', flags: ['host'] },
   port: { env: 'PORT', flags: ['port'] },
   advertisedHost: { env: 'ADVERTISED_HOST', flags: ['advertised-host'] },
@@ -169,5 +173,6 @@ export function loadPeerConfig(argv?: string[], env?: NodeJS.ProcessEnv): PeerCo
   // a temporary directory (LogStore), rather than one shared by every such peer.
   if (config.dataDir === undefined && config.port !== 0)
     config.dataDir = `data/peer-${config.port}`;
-  return config;
+  // Connections and log files share the descriptors: the default cap leaves MAX_OPEN_FILES room.
+  return Object.assign(config, resolveConnectionLimits(config, undefined, config.maxOpenFiles));
 }

@@ -1,5 +1,6 @@
 import {
   ConsumerListResult,
+  AckResult,
   PeerPatterns,
   PeerTopicsResult,
   PublishResult,
@@ -12,7 +13,7 @@ import { LiveConsumer, LiveConsumerEvents, LiveConsumerOptions } from './live-co
 import { ConnectionOptions, RpcConnection } from './rpc-connection';
 
 export interface PullOptions {
-  /** Named position on this peer; each consumer sees every message once. */
+  /** Named position on this peer; each consumer gets every message, at least once. */
   consumer?: string;
   /** At most this many messages (server default 100, maximum 1000). */
   max?: number;
@@ -20,6 +21,17 @@ export interface PullOptions {
   fromOffset?: number;
   /** Wait up to this long for a message when none is pending. */
   waitMs?: number;
+  /**
+   * true (default): the consumer moves past the reply once it has reached
+   * this client. false: it stays until `ack`, so pulling again returns the
+   * same messages.
+   */
+  autoAck?: boolean;
+}
+
+export interface AckOptions {
+  /** The consumer whose position moves (default `default`). */
+  consumer?: string;
 }
 
 /**
@@ -74,6 +86,14 @@ export class PeerClient {
    */
   consume(options: LiveConsumerOptions, events: LiveConsumerEvents): LiveConsumer {
     return new LiveConsumer(this.options, options, events);
+  }
+
+  /**
+   * Marks everything below `nextOffset` (a pull reply's `nextOffset`) as
+   * processed: the consumer's position moves there if it is behind.
+   */
+  ack(topic: string, nextOffset: number, options: AckOptions = {}): Promise<AckResult> {
+    return this.connection.request(PeerPatterns.Ack, { topic, nextOffset, ...options });
   }
 
   listTopics(): Promise<PeerTopicsResult> {

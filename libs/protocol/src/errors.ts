@@ -189,8 +189,9 @@ export class StorageError extends PubSubError {
   }
 }
 
+/** A configured bound was reached; `details.limit` names the setting. */
 export class LimitExceededError extends PubSubError {
-  constructor(message: string) {
-    super(ErrorCodes.LimitExceeded, message);
+  constructor(message: string, details?: { limit: string }) {
+    super(ErrorCodes.LimitExceeded, message, details);
   }
 }

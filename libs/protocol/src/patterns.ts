@@ -19,6 +19,7 @@ export const PeerPatterns = {
   Unsubscribe: 'unsubscribe',
   Publish: 'publish',
   Pull: 'pull',
+  Ack: 'ack',
   DeleteTopic: 'delete_topic',
   ListTopics: 'list_topics',
   /** Local consumers and (on a host) subscriber peers, with their positions and lag. */

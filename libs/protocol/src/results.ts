@@ -161,6 +161,13 @@ export interface ConsumeAckResult extends SuccessReply {
   nextOffset: number;
 }
 
+export interface AckResult extends SuccessReply {
+  topic: string;
+  consumer: string;
+  /** The consumer's position now: where its next pull starts. */
+  nextOffset: number;
+}
+
 export interface PeerTopicsResult extends SuccessReply {
   peerId: string;
   hosted: Array<{

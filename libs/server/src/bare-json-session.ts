@@ -68,9 +68,12 @@ export class BareJsonSession {
   /** Nest's server answering a request this session dispatched. */
   reply(packet: ReplyPacket, callback?: (error?: unknown) => void): void {
     // A handler returning a stream sends more packets after the first one;
-    // a bare command gets one reply, so those are dropped.
+    // a bare command gets one reply, so those are dropped. The callback
+    // hears that the packet never reached the client.
     if (packet.id !== this.awaitedId || this.finished) {
-      callback?.();
+      callback?.(
+        new Error('reply not sent: the connection is closing or the command was answered'),
+      );
       return;
     }
     this.awaitedId = undefined;

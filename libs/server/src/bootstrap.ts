@@ -6,6 +6,7 @@ import type { Server as TlsServer } from 'tls';
 import { ReadyReport, watchLifeline } from '@p2p-pubsub/launcher';
 import { BareCommandTable } from '@p2p-pubsub/protocol';
 import { ConfigError } from './config';
+import { ConnectionLimits, ConnectionRegistry } from './connection-limits';
 import { InFlightRequests } from './in-flight';
 import { WireLimits } from '@p2p-pubsub/wire';
 import { ServiceReadiness } from './readiness';
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   /** How others reach this service, when not by `host` (a peer's advertised host). */
   advertisedHost?: string;
   limits: WireLimits;
+  /** Connections, and what each may hold; see resolveConnectionLimits. */
+  connections: ConnectionLimits;
   /** The original's bare JSON commands this service answers on the same port. */
   bareCommands: BareCommandTable;
   /** Ops port, logs and metrics, and its ready file and lifeline, from its configuration. */
@@ -80,10 +83,25 @@ export async function startService(
   const opsPort = opsListenPort(options.settings, options.port);
   const publicHost = options.advertisedHost ?? options.host;
   const logger = createLogger(options.role, `${publicHost}:${options.port}`, options.settings);
+  const connections = new ConnectionRegistry(options.connections);
+  // Past MAX_QUEUED_REPLY_BYTES new requests are refused; a connection is
+  // only dropped well beyond it, when replies already accepted still pile up.
+  const limits: WireLimits = {
+    ...options.limits,
+    maxSendBufferBytes: Math.max(
+      options.limits.maxSendBufferBytes,
+      2 * options.connections.maxQueuedReplyBytes,
+    ),
+  };
   const strategy = new TcpServer({
     host: options.host,
     port: options.port,
-    socketClass: createServerSocketClass(options.limits, options.bareCommands, options.security),
+    socketClass: createServerSocketClass(
+      limits,
+      options.bareCommands,
+      connections,
+      options.security,
+    ),
     tlsOptions: options.security.serverTlsOptions(),
   });
   const root: DynamicModule = {
@@ -134,6 +152,11 @@ export async function startService(
     readyFile: options.settings.readyFile,
     readyWhen: options.readyWhen,
   });
+  const { maxConnections, maxConnectionsPerAddress } = options.connections;
+  logger.log(
+    `up to ${maxConnections} connections, ${maxConnectionsPerAddress} per client address`,
+    options.role,
+  );
   return { app, port, opsPort: boundOpsPort, logger };
 }
 

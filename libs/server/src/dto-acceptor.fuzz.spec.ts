@@ -58,7 +58,15 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
   TopicDto: { topic: 'Sports' },
   LookupDto: { topic: 'Sports' },
   PublishDto: { topic: 'Sports', message: 'Football match tonight!' },
-  PullDto: { topic: 'Sports', consumer: 'default', max: 100, fromOffset: 0, waitMs: 1000 },
+  PullDto: {
+    topic: 'Sports',
+    consumer: 'default',
+    max: 100,
+    fromOffset: 0,
+    waitMs: 1000,
+    autoAck: false,
+  },
+  AckDto: { topic: 'Sports', consumer: 'billing', nextOffset: 12 },
   SubscribeDto: { topic: 'Sports', from: 'earliest' },
   DeliveredRecordDto: RECORD,
   DeliverDto: {

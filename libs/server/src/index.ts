@@ -1,4 +1,6 @@
 export * from './bootstrap';
+export * from './client-connection';
+export * from './connection-limits';
 export * from './config';
 export * from './in-flight';
 export * from './readiness';

@@ -238,12 +238,17 @@ export const clientCommands: CliCommand[] = [
         max: integerOption(context, 'max'),
         fromOffset: integerOption(context, 'from-offset'),
         waitMs: integerOption(context, 'wait-ms'),
+        autoAck: context.options['no-ack'] ? false : undefined,
       }),
     {
       consumer: {
         type: 'string',
         valueName: 'name',
         description: 'the consumer (default: default)',
+      },
+      'no-ack': {
+        type: 'boolean',
+        description: 'leave the consumer where it is until `ack` (pulling again repeats)',
       },
       max: {
         type: 'string',
@@ -259,6 +264,30 @@ export const clientCommands: CliCommand[] = [
         type: 'string',
         valueName: 'ms',
         description: 'wait this long for a message when none is pending',
+      },
+    },
+  ),
+  peerCommand(
+    'ack',
+    '<topic> <next-offset>',
+    "move a consumer past what it has processed (a pull reply's nextOffset)",
+    (context) => {
+      const nextOffset = context.args['next-offset']!;
+      if (!/^\d+$/.test(nextOffset)) {
+        throw new UsageError(
+          `<next-offset> must be an offset, got '${nextOffset}'`,
+          context.command,
+        );
+      }
+      return context.peer().ack(context.args.topic!, Number(nextOffset), {
+        consumer: context.options.consumer as string | undefined,
+      });
+    },
+    {
+      consumer: {
+        type: 'string',
+        valueName: 'name',
+        description: 'the consumer (default: default)',
       },
     },
   ),

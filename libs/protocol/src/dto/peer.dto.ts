@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBoolean,
   IsInt,
   IsNumber,
   IsOptional,
@@ -65,6 +66,28 @@ export class PullDto {
   @Min(0)
   @Max(MAX_PULL_WAIT_MS)
   waitMs?: number;
+
+  /**
+   * true (default): the consumer moves past what the reply carries once it
+   * reaches the client. false: it stays where it is until `ack`.
+   */
+  @IsOptional()
+  @IsBoolean()
+  autoAck?: boolean;
+}
+
+export class AckDto {
+  @IsTopicName()
+  topic: string;
+
+  @IsOptional()
+  @IsName('consumer')
+  consumer?: string;
+
+  /** Everything below this offset is processed: a pull reply's `nextOffset`. */
+  @IsInt()
+  @Min(0)
+  nextOffset: number;
 }
 
 export class ListConsumersDto {
