@@ -8,7 +8,10 @@ type Check = (value: unknown) => boolean;
  * own or stricter: a stricter one only sends a payload down the full path.
  */
 const CHECKS: Record<string, (constraints: unknown[]) => Check | undefined> = {
-  isString: () => (value) => typeof value === 'string',
+  // Stricter than class-validator: a lone surrogate sends the payload to the
+  // full path, which refuses it (see PayloadValidationPipe).
+  isString: () => (value) => typeof value === 'string' && value.isWellFormed(),
+  isBoolean: () => (value) => typeof value === 'boolean',
   // A global or sticky pattern keeps state between tests: left to class-validator.
   matches: ([pattern, modifiers]) =>
     pattern instanceof RegExp && !pattern.global && !pattern.sticky && modifiers == null
@@ -91,14 +94,26 @@ export class DtoAcceptor {
       if (!check) return undefined;
       rules.checks.push(check);
     }
+    // A property without a rule would let any value through, however deep.
+    for (const rules of properties.values()) {
+      if (rules.checks.length === 0 && !rules.nested) return undefined;
+    }
     return properties.size > 0 ? new DtoAcceptor(properties) : undefined;
   }
 
-  /** A plain object (as JSON.parse makes) whose own keys are all declared properties. */
+  /**
+   * A plain object (as JSON.parse makes) whose own keys are all declared
+   * properties, and as shallow as the DTO: a primitive for each plain
+   * property, an array of flat objects for a nested one. class-transformer
+   * recurses into whatever it copies, so nothing deeper may reach it here.
+   */
   hasOnlyDeclaredKeys(raw: unknown): raw is Fields {
     if (typeof raw !== 'object' || raw === null || !isPlainObject(raw)) return false;
     for (const key of Object.keys(raw)) {
-      if (!this.properties.has(key)) return false;
+      const rules = this.properties.get(key);
+      if (!rules) return false;
+      const value = (raw as Fields)[key];
+      if (rules.nested ? !isArrayOfFlatObjects(value) : isObject(value)) return false;
     }
     return true;
   }
@@ -127,6 +142,19 @@ function acceptsItems(raw: unknown, items: unknown): boolean {
     if (typeof item !== 'object' || item === null) return false;
     const acceptor = item.constructor === Object ? undefined : DtoAcceptor.for(item.constructor);
     if (!acceptor || !acceptor.accepts(raw[i], item)) return false;
+  }
+  return true;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function isArrayOfFlatObjects(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) {
+    if (!isObject(item) || !isPlainObject(item)) return false;
+    for (const key in item) if (isObject((item as Fields)[key])) return false;
   }
   return true;
 }

@@ -1,12 +1,14 @@
 // Guards the quick acceptance of hot payloads: whatever the pipe accepts
 // without class-validator must be exactly what Nest's own ValidationPipe,
 // configured like ours, accepts and returns; everything else must still be
-// refused as VALIDATION_FAILED.
+// refused as VALIDATION_FAILED. Where we are stricter than Nest on purpose
+// (prototype keys, lone surrogates, deep nesting), both paths refuse.
 import 'reflect-metadata';
 import { jest } from '@jest/globals';
 import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { ValidationFailedError } from '@p2p-pubsub/protocol';
 import {
+  AckDto,
   AddSubscriberDto,
   DeliverDto,
   ForwardedPublishDto,
@@ -18,7 +20,7 @@ import {
   TopicEpochDto,
 } from '@p2p-pubsub/protocol/dto';
 import { DtoAcceptor } from './dto-acceptor';
-import { PayloadValidationPipe } from './validation.pipe';
+import { MAX_PAYLOAD_DEPTH, PayloadValidationPipe } from './validation.pipe';
 
 const reference = new ValidationPipe({
   whitelist: true,
@@ -61,9 +63,18 @@ function variants(valid: Record<string, unknown>, fields: string[]): unknown[] {
     }
   }
   out.push({ ...valid, extra: 1 });
-  out.push(JSON.parse(`{"__proto__": {"polluted": true}, ${JSON.stringify(valid).slice(1)}`));
-  out.push({ ...valid, constructor: 'x' });
   return out;
+}
+
+/** Variants Nest's pipe accepts (class-transformer skips these keys) and ours refuses. */
+function prototypeKeyVariants(valid: Record<string, unknown>): unknown[] {
+  const rest = JSON.stringify(valid).slice(1);
+  return [
+    JSON.parse(`{"__proto__": {"polluted": true}, ${rest}`),
+    JSON.parse(`{"constructor": "x", ${rest}`),
+    JSON.parse(`{"prototype": {}, ${rest}`),
+    JSON.parse(`{"__proto__": null, ${rest}`),
+  ];
 }
 
 async function outcome(
@@ -102,8 +113,15 @@ describe('PayloadValidationPipe', () => {
         max: 100,
         fromOffset: 0,
         waitMs: 1000,
+        autoAck: false,
       },
-      ['topic', 'consumer', 'max', 'fromOffset', 'waitMs'],
+      ['topic', 'consumer', 'max', 'fromOffset', 'waitMs', 'autoAck'],
+    ],
+    [
+      'AckDto',
+      AckDto,
+      { topic: 'Sports', consumer: 'default', nextOffset: 7 },
+      ['topic', 'consumer', 'nextOffset'],
     ],
     ['LookupDto', LookupDto, { topic: 'Sports' }, ['topic']],
     ['TopicDto', TopicDto, { topic: 'Sports' }, ['topic']],
@@ -130,6 +148,11 @@ describe('PayloadValidationPipe', () => {
         } else {
           expect(ours.error).toBeInstanceOf(ValidationFailedError);
         }
+      }
+      for (const value of prototypeKeyVariants(valid)) {
+        const ours = await outcome(pipe, value, metatype);
+        expect({ value, accepted: ours.accepted }).toEqual({ value, accepted: false });
+        expect(ours.error).toBeInstanceOf(ValidationFailedError);
       }
     },
   );
@@ -172,6 +195,61 @@ describe('PayloadValidationPipe', () => {
       });
       if (ours.accepted) expect(ours.result).toEqual(nests.result);
     }
+  });
+
+  describe('stricter than Nest', () => {
+    const refusal = async (value: unknown, metatype: ArgumentMetadata['metatype']) => {
+      const { accepted, error } = await outcome(pipe, value, metatype);
+      expect(accepted).toBe(false);
+      expect(error).toBeInstanceOf(ValidationFailedError);
+      return (error as ValidationFailedError).message;
+    };
+    const record = { offset: 0, message: 'Goal!', publishedAt: 1 };
+
+    it('refuses a lone surrogate in a message, which UTF-8 would store as U+FFFD', async () => {
+      for (const message of ['\ud800', 'a\udfffb', 'x'.repeat(100) + '\ud83d']) {
+        expect(await refusal({ topic: 'Sports', message }, PublishDto)).toMatch(
+          /message is not well-formed Unicode/,
+        );
+        expect(
+          await refusal({ topic: 'Sports', records: [record, { ...record, message }] }, DeliverDto),
+        ).toMatch(/records\[1\]\.message is not well-formed/);
+      }
+      // A surrogate pair is a character like any other.
+      expect((await outcome(pipe, { topic: 'Sports', message: '😀' }, PublishDto)).accepted).toBe(
+        true,
+      );
+    });
+
+    it('refuses prototype keys at any depth, before class-transformer copies them', async () => {
+      const nested = JSON.parse(
+        '{"topic": "Sports", "records": [{"offset": 0, "message": "m", "publishedAt": 1, "__proto__": {"x": 1}}]}',
+      );
+      expect(await refusal(nested, DeliverDto)).toMatch(/the key '__proto__'/);
+      expect(
+        await refusal({ topic: 'Sports', records: [{ ...record, prototype: 1 }] }, DeliverDto),
+      ).toMatch(/the key 'prototype'/);
+    });
+
+    it(`refuses nesting deeper than ${MAX_PAYLOAD_DEPTH} levels without overflowing the stack`, async () => {
+      for (const depth of [MAX_PAYLOAD_DEPTH + 1, 100_000]) {
+        const text = `{"topic": "Sports", "message": ${'['.repeat(depth)}${']'.repeat(depth)}}`;
+        // Straight to the pipe: JSON.stringify itself cannot take this depth.
+        const error = await pipe
+          .transform(JSON.parse(text), { type: 'body', metatype: PublishDto })
+          .catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(ValidationFailedError);
+        expect((error as Error).message).toMatch(/nested deeper than/);
+      }
+      // Just under the bound: refused by the DTO's own rule, not by the depth check.
+      const shallow = JSON.parse(
+        `{"topic": "Sports", "message": ${'['.repeat(MAX_PAYLOAD_DEPTH - 1)}${']'.repeat(MAX_PAYLOAD_DEPTH - 1)}}`,
+      );
+      const message = await pipe
+        .transform(shallow, { type: 'body', metatype: PublishDto })
+        .catch((caught: Error) => caught.message);
+      expect(message).toMatch(/message must be a string/);
+    });
   });
 
   it('takes valid publish, forwarded publish and deliver payloads without class-validator', async () => {

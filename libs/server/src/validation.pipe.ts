@@ -11,6 +11,56 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
+/** No DTO nests this deep; a deeper payload is refused before anything recurses into it. */
+export const MAX_PAYLOAD_DEPTH = 32;
+
+/**
+ * Keys that reach an object's prototype machinery. JSON.parse makes
+ * `__proto__` an ordinary own key, which class-transformer then skips
+ * silently instead of refusing it as an unknown field.
+ */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function refuse(problem: string): never {
+  throw new ValidationFailedError(`Invalid payload: ${problem}`, [problem]);
+}
+
+/**
+ * Refuses what no DTO accepts but class-transformer and class-validator
+ * would mishandle: the keys above, nesting past MAX_PAYLOAD_DEPTH (their
+ * recursion overflows the stack: INTERNAL instead of an answer), and
+ * strings with a lone surrogate, which UTF-8 cannot carry (a message would
+ * be stored as U+FFFD, different from the one acknowledged). Iterative, so
+ * the depth check itself cannot overflow.
+ */
+export function assertPlainPayload(payload: unknown): void {
+  const stack: Array<{ value: unknown; depth: number; path: string }> = [
+    { value: payload, depth: 0, path: '' },
+  ];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (typeof value === 'string') {
+      if (!value.isWellFormed())
+        refuse(`${path || 'the payload'} is not well-formed Unicode (it has a lone surrogate)`);
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_PAYLOAD_DEPTH) refuse(`nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        stack.push({ value: value[i], depth: depth + 1, path: `${path}[${i}]` });
+      }
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (FORBIDDEN_KEYS.has(key)) refuse(`the key '${key}' (at ${at}) is not allowed`);
+      if (!key.isWellFormed()) refuse(`a key is not well-formed Unicode (it has a lone surrogate)`);
+      stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, path: at });
+    }
+  }
+}
+
 /**
  * Validates every payload against its DTO: unknown fields are rejected, types
  * are not coerced, and failures become VALIDATION_FAILED instead of the
@@ -42,6 +92,8 @@ export class PayloadValidationPipe extends ValidationPipe {
     if (expectsObject) {
       const accepted = this.acceptQuickly(value as object, metadata.metatype!);
       if (accepted) return accepted;
+      // Before class-transformer copies (and recurses into) the payload.
+      assertPlainPayload(value);
     }
     return super.transform(value, metadata);
   }
