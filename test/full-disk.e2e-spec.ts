@@ -1,8 +1,9 @@
 // Guards what a full disk does to a peer, on a small tmpfs this suite
 // mounts (it needs root, as CI has): the peer never exits and never answers
 // INTERNAL; every write that does not fit answers STORAGE_FULL and moves
-// nothing (publish, a consumer's pull, create_topic, subscribe, delivery to
-// a subscriber peer, the host's cursor checkpoint); reads go on; and once
+// nothing (publish, a consumer's pull once its last move could not be
+// journaled, create_topic, subscribe, delivery to a subscriber peer, the
+// host's cursor checkpoint); reads go on; and once
 // space is freed, writes resume without a restart and every acknowledged
 // message reaches a consumer exactly once, in order.
 import { readFileSync, readdirSync, statSync } from 'fs';
@@ -107,6 +108,9 @@ describe.each(['interval', 'always'])('a host whose disk fills up (FSYNC=%s)', (
     do {
       const reply = await hostClient.pull('Orders', { consumer: 'reader', max: 1 });
       received.push(...reply.messages.map((entry) => entry.message));
+      // A pull's position is journaled once its reply has been handed over;
+      // any later reply comes after that write.
+      await hostClient.listTopics();
     } while (roomInLastPage(positions) >= lastLineBytes(positions));
     expect(received.length).toBeLessThan(400);
 
@@ -121,7 +125,13 @@ describe.each(['interval', 'always'])('a host whose disk fills up (FSYNC=%s)', (
     acknowledged.push(...small.acknowledged);
     expect(small.refusal.code).toBe('STORAGE_FULL');
 
-    // Every other write refuses cleanly, and moves nothing.
+    // Every other write refuses cleanly, and moves nothing. The consumer's
+    // next pull is answered (a position moves once its reply is handed
+    // over), but that move cannot be journaled: the pulls after it answer
+    // STORAGE_FULL until it is, and it counts once it is.
+    const handedOver = await hostClient.pull('Orders', { consumer: 'reader', max: 10 });
+    expect(handedOver.messages).toHaveLength(10);
+    received.push(...handedOver.messages.map((entry) => entry.message));
     await expectCode(hostClient.pull('Orders', { consumer: 'reader', max: 10 }), 'STORAGE_FULL');
     await expectCode(hostClient.pull('Orders', { consumer: 'reader', max: 10 }), 'STORAGE_FULL');
     await expectCode(hostClient.createTopic('Extra'), 'STORAGE_FULL');

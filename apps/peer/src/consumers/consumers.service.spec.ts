@@ -305,19 +305,26 @@ describe('ConsumersService', () => {
     expect(committed()).toBeUndefined();
   });
 
-  it('does not move a position whose write failed, and hands its messages out again', async () => {
+  it('keeps a hand-over it could not save, refuses the next pull until it is saved, then goes on without a duplicate', async () => {
     const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    store.publish('Sports', 'a', 'b');
-    const reply = await consumers.pull({ topic: 'Sports' }, client);
+    store.publish('Sports', 'a', 'b', 'c');
+    const reply = await consumers.pull({ topic: 'Sports', max: 2 }, client);
     store.journal('Sports').failWrites = true;
     client.settle(reply, true);
-    store.journal('Sports').failWrites = false;
     expect(committed()).toBeUndefined();
     expect(logged).toHaveBeenCalledWith(
       expect.stringMatching(/could not save the position of consumer 'default' of 'Sports'/),
     );
+    await expect(consumers.pull({ topic: 'Sports' }, client)).rejects.toThrow(/ENOSPC/);
+    // Reads that move nothing go on.
+    expect(offsets(await consumers.pull({ topic: 'Sports', fromOffset: 0 }, client))).toEqual([
+      0, 1, 2,
+    ]);
+    store.journal('Sports').failWrites = false;
+    const next = await consumers.pull({ topic: 'Sports' }, client);
+    expect(committed()).toBe(2);
+    expect(offsets(next)).toEqual([2]);
     logged.mockRestore();
-    expect(offsets(await consumers.pull({ topic: 'Sports' }, client))).toEqual([0, 1]);
   });
 
   it('refuses an ack whose write failed, moving nothing', async () => {

@@ -40,6 +40,11 @@ interface PendingPosition {
   /** A topic deleted and created again is another log: its positions start afresh. */
   stored: StoredTopic;
   position: ConsumerPosition;
+  /**
+   * Its committed position moved but could not be journaled (a full disk):
+   * saved again before this consumer is handed anything more.
+   */
+  unsaved?: boolean;
 }
 
 /**
@@ -107,6 +112,9 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
   async pull(dto: PullDto, connection?: ClientConnection): Promise<PullResult> {
     // A client that does not read its replies gets no more of them.
     connection?.assertReplyRoom();
+    if (dto.fromOffset === undefined && dto.autoAck !== false) {
+      await this.saveUnsaved(dto.topic, dto.consumer ?? DEFAULT_CONSUMER);
+    }
     let batch = this.read(dto);
     if (batch.result.messages.length === 0 && dto.waitMs && !this.closing) {
       const stillThere = await this.waitForAppend(dto.topic, dto.waitMs, connection);
@@ -134,12 +142,17 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
     }
     const journal = this.store.journal<number>(dto.topic, CONSUMERS_JOURNAL);
     const committed = journal.get(consumer);
-    if (committed === undefined || dto.nextOffset > committed) {
+    const entry = this.pendingPosition(dto.topic, stored, consumer, false);
+    // A hand-over not saved yet is saved with the ack.
+    const target = entry?.unsaved
+      ? Math.max(dto.nextOffset, entry.position.committed ?? 0)
+      : dto.nextOffset;
+    if (committed === undefined || target > committed) {
       // Durable first: a failed write (STORAGE_FULL, ...) moves nothing.
-      await journal.set(consumer, dto.nextOffset);
-      const entry = this.pendingPosition(dto.topic, stored, consumer, false);
+      await journal.set(consumer, target);
       if (entry) {
-        entry.position.acknowledge(dto.nextOffset);
+        entry.unsaved = false;
+        entry.position.acknowledge(target);
         this.dropIfIdle(dto.topic, consumer, entry);
       }
     }
@@ -249,21 +262,39 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
       this.dropIfIdle(topic, consumer, entry);
       return;
     }
-    const forget = (error: unknown) => {
-      // Not durable, so not moved: forgetting what is on its way makes the
-      // next pull start from the journaled position again (duplicates, no loss).
-      this.logger.error(
-        `could not save the position of consumer '${consumer}' of '${topic}': ${(error as Error).message}`,
-      );
-      if (this.pending.get(topic)?.get(consumer) === entry)
-        this.pending.get(topic)!.delete(consumer);
+    const unsaved = (error: unknown) => {
+      // Not durable, so not moved on disk: kept in memory, and saved again
+      // before this consumer gets anything more (its next pull answers the
+      // storage error meanwhile). A restart resumes from the disk: duplicates.
+      if (this.pending.get(topic)?.get(consumer) !== entry) return;
+      if (!entry.unsaved) {
+        this.logger.error(
+          `could not save the position of consumer '${consumer}' of '${topic}': ${(error as Error).message}`,
+        );
+      }
+      entry.unsaved = true;
     };
     try {
-      journal.set(consumer, committed).catch(forget);
+      journal.set(consumer, committed).catch(unsaved);
     } catch (error) {
-      forget(error);
+      unsaved(error);
       return;
     }
+    this.dropIfIdle(topic, consumer, entry);
+  }
+
+  /**
+   * Saves a position whose journal write failed. Throws the storage error
+   * (STORAGE_FULL, ...) while the disk still refuses it: the consumer is
+   * handed nothing more until its last hand-over is saved.
+   */
+  private async saveUnsaved(topic: string, consumer: string): Promise<void> {
+    const entry = this.pending.get(topic)?.get(consumer);
+    if (!entry?.unsaved || this.store.get(topic) !== entry.stored) return;
+    await this.store
+      .journal<number>(topic, CONSUMERS_JOURNAL)
+      .set(consumer, entry.position.committed!);
+    entry.unsaved = false;
     this.dropIfIdle(topic, consumer, entry);
   }
 
@@ -308,7 +339,7 @@ export class ConsumersService implements OnModuleInit, OnModuleDestroy {
 
   /** An idle position equals the journaled one: nothing to keep in memory. */
   private dropIfIdle(topic: string, consumer: string, entry: PendingPosition): void {
-    if (!entry.position.idle) return;
+    if (!entry.position.idle || entry.unsaved) return;
     const byConsumer = this.pending.get(topic);
     if (byConsumer?.get(consumer) !== entry) return;
     byConsumer.delete(consumer);
