@@ -43,7 +43,7 @@ describe('concurrent creates and subscribes of one name on one peer', () => {
     );
     for (const pair of outcomes) expect(pair.sort()).toEqual(['TOPIC_EXISTS', 'success']);
     const hosted = (await cluster.clients[0].listTopics()).hosted.map(({ topic }) => topic);
-    expect(hosted.sort()).toEqual(names);
+    expect(hosted.filter((topic) => topic.startsWith('Race-')).sort()).toEqual(names);
   });
 
   it('answers two concurrent subscribes with success, and delivers each message once', async () => {
@@ -66,6 +66,11 @@ describe('concurrent creates and subscribes of one name on one peer', () => {
       [1, 'two'],
     ]);
     const { subscribed } = await cluster.clients[1].listTopics();
-    expect(subscribed.map(({ topic }) => topic).sort()).toEqual(names);
+    expect(
+      subscribed
+        .map(({ topic }) => topic)
+        .filter((topic) => topic.startsWith('Shared-'))
+        .sort(),
+    ).toEqual(names);
   });
 });

@@ -125,14 +125,16 @@ describe('connection caps', () => {
           ),
         { what: 'a new connection to be admitted' },
       );
-      expect((await fresh.listTopics()).hosted).toHaveLength(21);
+      await expect(fresh.publish('Busy', 'admitted')).resolves.toMatchObject({
+        status: 'success',
+      });
       await fresh.close();
     });
   });
 
   describe('a peer with 3 connections per client address', () => {
     let peer: ServiceProcess;
-    const held: Socket[] = [];
+    const held: Array<Socket | RawConnection> = [];
 
     beforeAll(async () => {
       peer = await peerProcess('per-address', indexer.port, [
@@ -180,14 +182,22 @@ describe('connection caps', () => {
       expect(other).toEqual([
         expect.objectContaining({ id: 'first', response: expect.anything() }),
       ]);
-      held.pop()!.destroy();
-      await waitFor(
+      held.shift()!.destroy();
+      // Admitted once the peer has seen the close; kept, so the address is at its cap again.
+      const again = await waitFor(
         async () => {
-          const [reply] = await firstReply(peer.port);
-          return (reply as { response?: unknown } | undefined)?.response !== undefined;
+          const raw = new RawConnection(peer.port);
+          await raw.write(nestFrame({ pattern: PeerPatterns.ListTopics, data: {}, id: 'again' }));
+          await waitFor(() => raw.isClosed || parseNestFrames(raw.text).length > 0);
+          const [reply] = parseNestFrames(raw.text);
+          if (reply?.response !== undefined) return raw;
+          raw.destroy();
+          return undefined;
         },
         { what: 'the address to be admitted again' },
       );
+      held.push(again);
+      expect(again.isClosed).toBe(false);
     });
   });
 });
