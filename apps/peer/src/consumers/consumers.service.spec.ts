@@ -8,7 +8,7 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { LimitExceededError, PubSubError } from '@p2p-pubsub/protocol';
+import { IncarnationReset, LimitExceededError, PubSubError } from '@p2p-pubsub/protocol';
 import type { ClientConnection } from '@p2p-pubsub/server';
 import { LogStore, StoredTopic } from '../log/log-store';
 import { LogRecord, TopicLog } from '../log/topic-log';
@@ -47,11 +47,18 @@ class FakeJournal {
 /** The part of LogStore consumers use, holding topics in memory. */
 class FakeStore {
   readonly topics = new Map<string, StoredTopic & { log: FakeLog; journal: FakeJournal }>();
+  /** Incarnation switches still to be told, by topic and consumer. */
+  readonly resets = new Map<string, IncarnationReset>();
   private readonly appended: Array<(topic: string) => void> = [];
   private readonly dropped: Array<(topic: string) => void> = [];
 
-  open(topic: string) {
-    const stored = { role: 'hosted' as const, log: new FakeLog(), journal: new FakeJournal() };
+  open(topic: string, incarnation = 'i1') {
+    const stored = {
+      role: 'hosted' as const,
+      incarnation,
+      log: new FakeLog(),
+      journal: new FakeJournal(),
+    };
     this.topics.set(topic, stored as never);
     return stored;
   }
@@ -79,6 +86,14 @@ class FakeStore {
 
   journal(topic: string): FakeJournal {
     return this.topics.get(topic)!.journal;
+  }
+
+  pendingReset(topic: string, consumer: string): IncarnationReset | undefined {
+    return this.resets.get(`${topic}/${consumer}`);
+  }
+
+  async clearReset(topic: string, consumer: string): Promise<void> {
+    this.resets.delete(`${topic}/${consumer}`);
   }
 
   onAppend(listener: (topic: string) => void): void {
@@ -347,6 +362,22 @@ describe('ConsumersService', () => {
       offsets: [2],
       skipped: 1,
     });
+  });
+
+  it('tells a consumer of an incarnation switch in each reply until one that moves it has reached it', async () => {
+    const reset = { previousIncarnation: 'i0', unread: 3 };
+    store.resets.set('Sports/default', reset);
+    store.publish('Sports', 'a', 'b');
+    const lost = await consumers.pull({ topic: 'Sports', max: 1 }, client);
+    expect(lost).toMatchObject({ incarnation: 'i1', reset });
+    client.settle(lost, false);
+    const peek = await consumers.pull({ topic: 'Sports', autoAck: false }, client);
+    expect(peek.reset).toEqual(reset);
+    const told = await consumers.pull({ topic: 'Sports', max: 1 }, client);
+    expect(told.reset).toEqual(reset);
+    client.settle(told, true);
+    expect(store.resets.size).toBe(0);
+    expect((await consumers.pull({ topic: 'Sports' }, client)).reset).toBeUndefined();
   });
 
   it('says NOT_SUBSCRIBED for a topic this peer does not hold', async () => {
