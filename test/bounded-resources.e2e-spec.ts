@@ -104,6 +104,9 @@ describe('a peer with 2,000 topics under prlimit --nofile=1024', () => {
     // Connections are the client's and the indexer link's: the rest is the file cap.
     expectDescriptorsAtMost(host.pid, baseline + MAX_OPEN_FILES + 4);
 
+    // A pull's position is journaled once its reply has been handed over;
+    // any later reply comes after that write, so the kill comes after it too.
+    await client.pull(busy[0], { fromOffset: 0, max: 1 });
     const port = host.port;
     await host.stop('SIGKILL');
     const mark = host.output.length;
