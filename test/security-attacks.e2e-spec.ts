@@ -2,8 +2,10 @@
 // deliveries into a replica (also one that would stall it at offset 1e12),
 // erasing a replica, cutting a subscriber off, making a host push its log to
 // an address of the attacker's choosing, releasing or claiming a topic at the
-// indexer in another peer's name, deleting a topic one did not create. Each
-// is made by a connection without a certificate (UNAUTHENTICATED), a client
+// indexer in another peer's name, deleting a topic one did not create,
+// publishing or deleting through the patterns peers forward with. Each
+// carries the topic's real epoch and incarnation, and each is made by a
+// connection without a certificate (UNAUTHENTICATED), a client
 // that is not a cluster member, and a peer of the cluster acting as another
 // peer (FORBIDDEN), on both wires; the replica, the subscriber lists and the
 // indexer's table must be exactly as before, and the cluster must still work.
@@ -91,27 +93,40 @@ describe('attacks on a cluster with security on', () => {
     };
   }
 
-  /** Every attack: where it goes, and what it sends. */
-  function attacks() {
-    const forged = (offset: number) => [{ offset, message: 'forged', publishedAt: Date.now() }];
+  /**
+   * Every attack: where it goes, and what it sends. Each names the topic's
+   * real epoch and incarnation (anyone may look them up), so that what
+   * refuses it is who sends it, not a stale claim.
+   */
+  async function attacks() {
+    const replica = (await onSubscriber.listTopics()).subscribed.find(
+      (entry) => entry.topic === TOPIC,
+    )!;
+    const claim = { epoch: replica.epoch };
+    const forged = (offset: number) => ({
+      topic: TOPIC,
+      ...claim,
+      incarnation: replica.incarnation,
+      records: [{ offset, message: 'forged', publishedAt: Date.now() }],
+    });
     return [
       {
         name: 'inject into the replica',
         port: subscriber.port,
         pattern: PeerInternalPatterns.Deliver,
-        data: { topic: TOPIC, records: forged(1) },
+        data: forged(3),
       },
       {
         name: 'stall the replica at offset 1e12',
         port: subscriber.port,
         pattern: PeerInternalPatterns.Deliver,
-        data: { topic: TOPIC, records: forged(1e12) },
+        data: forged(1e12),
       },
       {
         name: 'erase the replica',
         port: subscriber.port,
         pattern: PeerInternalPatterns.TopicDeleted,
-        data: { topic: TOPIC },
+        data: { topic: TOPIC, ...claim },
       },
       {
         name: 'cut off the subscriber',
@@ -123,7 +138,7 @@ describe('attacks on a cluster with security on', () => {
         name: 'make the host push its log elsewhere',
         port: host.port,
         pattern: PeerInternalPatterns.AddSubscriber,
-        data: { topic: TOPIC, host: '127.0.0.1', port: 9, from: 'earliest' },
+        data: { topic: TOPIC, host: '127.0.0.1', port: 9, from: 'earliest', ...claim },
       },
       {
         name: "release the host's topic at the indexer",
@@ -167,11 +182,23 @@ describe('attacks on a cluster with security on', () => {
         pattern: PeerPatterns.DeleteTopic,
         data: { topic: TOPIC },
       },
+      {
+        name: 'publish as a forwarding peer',
+        port: host.port,
+        pattern: PeerInternalPatterns.Publish,
+        data: { topic: TOPIC, message: 'forged', ...claim },
+      },
+      {
+        name: 'delete as a forwarding peer',
+        port: host.port,
+        pattern: PeerInternalPatterns.DeleteTopic,
+        data: { topic: TOPIC, ...claim },
+      },
     ];
   }
 
   async function each(connect: (port: number) => RpcConnection, code: string): Promise<void> {
-    for (const attack of attacks()) {
+    for (const attack of await attacks()) {
       const connection = connect(attack.port);
       const error = await expectCode(connection.request(attack.pattern, attack.data), code).catch(
         (failure: Error) => {

@@ -9,7 +9,7 @@ import {
   TopicDto,
   TopicEpochDto,
 } from '@p2p-pubsub/protocol/dto';
-import { Caller, UserAccess } from '@p2p-pubsub/server';
+import { Caller, ClusterMember, UserAccess } from '@p2p-pubsub/server';
 import { TopicsService } from './topics.service';
 
 @Controller()
@@ -34,16 +34,21 @@ export class TopicsController {
     return this.topics.delete(dto.topic, caller);
   }
 
-  /** Forwarded by another peer for the user it names, checked as that user. */
+  /**
+   * Forwarded by another peer for the user it names, checked as that user;
+   * with security on, only a peer of the cluster forwards.
+   */
   @MessagePattern(PeerInternalPatterns.Publish)
   @UserAccess('publish')
+  @ClusterMember()
   publishForwarded(@Payload() dto: ForwardedPublishDto) {
     return this.topics.publishForwarded(dto);
   }
 
-  /** Forwarded by another peer for the user it names, checked as that user. */
+  /** Forwarded by another peer for the user it names, checked as that user; peers only. */
   @MessagePattern(PeerInternalPatterns.DeleteTopic)
   @UserAccess('delete')
+  @ClusterMember()
   deleteForwarded(@Payload() dto: TopicEpochDto, @Caller() caller?: Principal) {
     return this.topics.deleteForwarded(dto, caller);
   }
