@@ -2,13 +2,15 @@
 // mounts (it needs root, as CI has): the peer never exits and never answers
 // INTERNAL; every write that does not fit answers STORAGE_FULL and moves
 // nothing (publish, a consumer's pull once its last move could not be
-// journaled, create_topic, subscribe, delivery to a subscriber peer, the
-// host's cursor checkpoint); reads go on; and once
+// journaled, or its ack on a live stream; create_topic, subscribe, delivery
+// to a subscriber peer, the host's cursor checkpoint); reads go on; and once
 // space is freed, writes resume without a restart and every acknowledged
 // message reaches a consumer exactly once, in order.
 import { readFileSync, readdirSync, statSync } from 'fs';
 import { join } from 'path';
-import { IndexerClient, PeerClient, PubSubError } from '@p2p-pubsub/client';
+import { IndexerClient, PeerClient, PubSubError, RpcConnection } from '@p2p-pubsub/client';
+import { PeerStreamPatterns } from '@p2p-pubsub/protocol';
+import { DEADLINE_MS } from './support/deadline';
 import { indexerClient as connectIndexer, peerClient } from './support/clients';
 import { DataDirs } from './support/data-dirs';
 import { expectCode } from './support/expect-error';
@@ -134,6 +136,18 @@ describe.each(['interval', 'always'])('a host whose disk fills up (FSYNC=%s)', (
     received.push(...handedOver.messages.map((entry) => entry.message));
     await expectCode(hostClient.pull('Orders', { consumer: 'reader', max: 10 }), 'STORAGE_FULL');
     await expectCode(hostClient.pull('Orders', { consumer: 'reader', max: 10 }), 'STORAGE_FULL');
+    // A live stream's ack moves the consumer as `ack` does: durably first.
+    const acking = new RpcConnection({
+      host: '127.0.0.1',
+      port: host.port,
+      requestTimeoutMs: DEADLINE_MS,
+    });
+    try {
+      const ack = { topic: 'Orders', consumer: 'reader', stream: 'gone', nextOffset: 400 };
+      await expectCode(acking.request(PeerStreamPatterns.ConsumeAck, ack), 'STORAGE_FULL');
+    } finally {
+      await acking.close();
+    }
     await expectCode(hostClient.createTopic('Extra'), 'STORAGE_FULL');
     await expectCode(indexerClient.lookup('Extra'), 'TOPIC_NOT_FOUND');
     expect(readdirSync(join(hostDir, 'topics'))).toHaveLength(1);

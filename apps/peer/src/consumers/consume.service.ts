@@ -14,6 +14,7 @@ import { ConsumeAckDto, ConsumeDto } from '@p2p-pubsub/protocol/dto';
 import { Observable, Subscriber } from 'rxjs';
 import { LogStore, StoredTopic } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
+import { ConsumersService } from './consumers.service';
 
 /** The journal (per topic) that keeps each consumer's acknowledged position. */
 const CONSUMERS_JOURNAL = 'consumers';
@@ -66,6 +67,7 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(PeerConfig) private readonly config: PeerConfig,
     private readonly store: LogStore,
+    private readonly consumers: ConsumersService,
   ) {}
 
   onModuleInit(): void {
@@ -157,41 +159,45 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
   /**
    * Moves the consumer's acknowledged position to `nextOffset` (never back)
    * and returns the credit to its stream; without `nextOffset`, only shows
-   * the client is alive. An ack for a stream that has ended still moves the
-   * position: the work it acknowledges is done.
+   * the client is alive. A named consumer moves as `ack` moves it, durably
+   * first: a write the disk refuses (STORAGE_FULL, ...) is the reply, and
+   * neither the position nor the credit moves. An ack for a stream that has
+   * ended still moves the position: the work it acknowledges is done.
    */
-  ack(dto: ConsumeAckDto): ConsumeAckResult {
+  async ack(dto: ConsumeAckDto): Promise<ConsumeAckResult> {
     const stream = this.streams.get(dto.stream);
     const ours = stream?.topic === dto.topic && stream.consumer === dto.consumer;
     if (ours) stream.lastHeardAt = Date.now();
     const stored = this.store.get(dto.topic);
     if (!stored) throw new NotSubscribedError(dto.topic);
-    const journal =
-      dto.consumer === undefined
-        ? undefined
-        : this.store.journal<number>(dto.topic, CONSUMERS_JOURNAL);
+    let nextOffset: number | undefined;
     if (dto.nextOffset !== undefined) {
-      const end = this.store.readableEnd(stored);
-      if (dto.nextOffset > end) {
-        throw new ValidationFailedError(
-          `Cannot acknowledge up to offset ${dto.nextOffset}: topic '${dto.topic}' ends at ${end} on this peer`,
-        );
-      }
-      const committed = journal?.get(dto.consumer!);
-      // Durable first: a failed write moves nothing.
-      if (journal && (committed === undefined || dto.nextOffset > committed)) {
-        journal.set(dto.consumer!, dto.nextOffset);
-        // Its first position in this incarnation: the reset has been taken in
-        // (a failed write only means it is told again).
-        this.store.clearReset(dto.topic, dto.consumer!).catch(() => undefined);
+      if (dto.consumer !== undefined) {
+        const { topic, consumer } = dto;
+        ({ nextOffset } = await this.consumers.ack({
+          topic,
+          consumer,
+          nextOffset: dto.nextOffset,
+        }));
+      } else {
+        const end = this.store.readableEnd(stored);
+        if (dto.nextOffset > end) {
+          throw new ValidationFailedError(
+            `Cannot acknowledge up to offset ${dto.nextOffset}: topic '${dto.topic}' ends at ${end} on this peer`,
+          );
+        }
       }
       if (ours) {
         stream.acked = Math.max(stream.acked, dto.nextOffset);
         this.schedulePump(stream);
       }
     }
-    const nextOffset =
-      journal?.get(dto.consumer!) ?? (ours ? stream.acked : undefined) ?? stored.log.firstOffset;
+    nextOffset ??=
+      (dto.consumer === undefined
+        ? undefined
+        : this.store.journal<number>(dto.topic, CONSUMERS_JOURNAL).get(dto.consumer)) ??
+      (ours ? stream.acked : undefined) ??
+      stored.log.firstOffset;
     return {
       status: 'success',
       message: `${dto.consumer === undefined ? 'The stream' : `Consumer '${dto.consumer}'`} of topic '${dto.topic}' is at offset ${nextOffset}`,
