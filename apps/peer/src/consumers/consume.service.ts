@@ -11,6 +11,7 @@ import {
   ValidationFailedError,
 } from '@p2p-pubsub/protocol';
 import { ConsumeAckDto, ConsumeDto } from '@p2p-pubsub/protocol/dto';
+import type { ClientConnection } from '@p2p-pubsub/server';
 import { Observable, Subscriber } from 'rxjs';
 import { LogStore, StoredTopic } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
@@ -90,13 +91,11 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * The stream for `dto`; `onClose` registers what runs when the client's
-   * connection closes and returns its unregistration.
+   * The stream for `dto`, which ends when `connection` (the client's)
+   * closes; without one (a caller inside this process) only by the other
+   * causes.
    */
-  consume(
-    dto: ConsumeDto,
-    onClose: (listener: () => void) => () => void,
-  ): Observable<ConsumeFrame> {
+  consume(dto: ConsumeDto, connection?: ClientConnection): Observable<ConsumeFrame> {
     return new Observable<ConsumeFrame>((subscriber) => {
       const stored = this.store.get(dto.topic);
       if (!stored) {
@@ -132,7 +131,7 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
       let byTopic = this.byTopic.get(stream.topic);
       if (!byTopic) this.byTopic.set(stream.topic, (byTopic = new Set()));
       byTopic.add(stream);
-      const stopWatching = onClose(() => this.end(stream, 'its connection closed'));
+      const stopWatching = connection?.onClose(() => this.end(stream, 'its connection closed'));
       this.logger.log(
         `${describe(stream)}: stream ${stream.id} started at offset ${acked} (credit ${stream.credit})`,
       );
@@ -150,7 +149,7 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
       });
       this.pump(stream);
       return () => {
-        stopWatching();
+        stopWatching?.();
         this.forget(stream);
       };
     });
