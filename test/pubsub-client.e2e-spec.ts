@@ -54,8 +54,10 @@ describe('PubSubClient, the ClientProxy', () => {
       const published = lastValueFrom(client.emit('Retried', { n: 1 }));
       await late.start();
       expect(await published).toMatchObject({ status: 'success', topic: 'Retried' });
+      // Stored once; another test publishes to the topic too, before or after (random order).
       const { messages } = await cluster.clients[0].pull('Retried', { consumer: 'once' });
-      expect(messages.map((message) => message.message)).toEqual(['{"n":1}']);
+      const ours = messages.filter((message) => message.message === '{"n":1}');
+      expect(ours).toHaveLength(1);
       expect(statuses).toContain('connected');
     } finally {
       await client.close();
