@@ -271,6 +271,12 @@ describe('attacks on a cluster with security on', () => {
   });
 
   it('still delivers what the real host publishes after all of it', async () => {
+    // The attacks again, here: in a random order this test may run before
+    // the others, and must still come after every attack.
+    await each((port) => cluster.connection(port), ErrorCodes.Unauthenticated);
+    for (const client of [pki.client('mallory'), pki.client('bob'), intruder.files]) {
+      await each((port) => cluster.connection(port, client), ErrorCodes.Forbidden);
+    }
     await onSubscriber.publish(TOPIC, 'four');
     await waitFor(async () => (await readLog(onSubscriber, TOPIC)).length === 4, {
       what: 'the replica to receive the fourth message',
