@@ -173,31 +173,45 @@ export class BenchCluster {
    */
   async startMetricsPairs(): Promise<{ on: PeerHandle[]; off: PeerHandle[] }> {
     if (this.metricsPeers.on.length > 0) return this.metricsPeers;
-    const sets = { on: [] as LaunchedProcess[], off: [] as LaunchedProcess[] };
+    const names: string[] = [];
     for (let i = 1; i <= PEER_COUNT; i++) {
-      for (const side of ['on', 'off'] as const) {
-        const name = `metrics-${side}-peer${i}`;
-        sets[side].push(
-          this.launch(name, {
-            script: ENTRY.peer,
-            args: [
-              '--port',
-              '0',
-              '--indexer-port',
-              String(this.indexer.port),
-              '--data-dir',
-              join(this.dataRoot, name),
-              ...(side === 'off' ? ['--ops-port', '0'] : []),
-            ],
-          }),
-        );
-      }
+      names.push(`metrics-on-peer${i}`, `metrics-off-peer${i}`);
     }
-    await Promise.all([...sets.on, ...sets.off].map((peer) => peer.start()));
-    const handles = (processes: LaunchedProcess[]) =>
-      processes.map((process) => ({ process, client: this.connect({ process }) }));
-    this.metricsPeers = { on: handles(sets.on), off: handles(sets.off) };
+    const peers = await this.startPeers(names, (name) =>
+      name.startsWith('metrics-off') ? ['--ops-port', '0'] : [],
+    );
+    this.metricsPeers = {
+      on: peers.filter((_, i) => i % 2 === 0),
+      off: peers.filter((_, i) => i % 2 === 1),
+    };
     return this.metricsPeers;
+  }
+
+  /**
+   * Starts more peers of the plaintext cluster, fresh (each its own data
+   * directory, `extraArgs` by name), for workloads that must not inherit
+   * what earlier ones left in a process: its peak memory, say.
+   */
+  async startPeers(
+    names: string[],
+    extraArgs: (name: string) => string[] = () => [],
+  ): Promise<PeerHandle[]> {
+    const processes = names.map((name) =>
+      this.launch(name, {
+        script: ENTRY.peer,
+        args: [
+          '--port',
+          '0',
+          '--indexer-port',
+          String(this.indexer.port),
+          '--data-dir',
+          join(this.dataRoot, name),
+          ...extraArgs(name),
+        ],
+      }),
+    );
+    await Promise.all(processes.map((peer) => peer.start()));
+    return processes.map((process) => ({ process, client: this.connect({ process }) }));
   }
 
   /** Where a peer serves /metrics; undefined when its ops port is off. */

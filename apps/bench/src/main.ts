@@ -98,8 +98,11 @@ async function main(options: BenchOptions): Promise<void> {
       await secure.stop();
     }
     if (families.has('memory')) {
-      await step('memory', () => runMemory(cluster, sizes));
-      await step('stalled consumer', () => runStalledConsumer(cluster, sizes));
+      // A host and a subscriber peer of their own: a peak of the fan-outs
+      // above is not this workload's.
+      const peers = await cluster.startPeers(['memory-host', 'memory-subscriber']);
+      await step('memory', () => runMemory(cluster, sizes, peers));
+      await step('stalled consumer', () => runStalledConsumer(cluster, sizes, peers));
     }
   } finally {
     await Promise.all([cluster.stop(), secure.stop()]);

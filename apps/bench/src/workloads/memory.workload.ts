@@ -11,13 +11,17 @@ const TOPIC = 'bench-memory';
 const DRAIN_TIMEOUT_MS = 60_000;
 
 /**
- * Memory under sustained traffic: many 100-byte messages published on the
- * host (peer1), delivered to one subscriber peer (peer2) and pulled there
- * by a consumer, then each process's resident memory read from /proc.
- * The peak (VmHWM) covers the whole bench run, not only this workload.
+ * Memory under sustained traffic: many 100-byte messages published on a
+ * host, delivered to one subscriber peer and pulled there by a consumer,
+ * then each process's resident memory read from /proc. Both peers are
+ * started for these rows (see main.ts), so that the peak (VmHWM, over a
+ * process's life) is this workload's, not the earlier workloads'.
  */
-export async function runMemory(cluster: BenchCluster, sizes: Sizes): Promise<MemoryRow[]> {
-  const [host, subscriber] = cluster.peers;
+export async function runMemory(
+  cluster: BenchCluster,
+  sizes: Sizes,
+  [host, subscriber]: PeerHandle[],
+): Promise<MemoryRow[]> {
   await host.client.createTopic(TOPIC);
   await subscriber.client.subscribe(TOPIC);
   const consumer = cluster.connect(subscriber);

@@ -10,7 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { LaunchedProcess, ProcessGroup } from '@p2p-pubsub/launcher';
-import { BenchCluster } from '../bench-cluster';
+import { BenchCluster, PeerHandle } from '../bench-cluster';
 import { Sizes } from '../bench-options';
 import { stampedMessage } from '../clock';
 import { SubscriberReport } from '../nats/nats-fan-out.constants';
@@ -223,8 +223,8 @@ export async function runJetStreamFanOut(
 export async function runStalledConsumer(
   cluster: BenchCluster,
   sizes: Sizes,
+  [host, subscriber]: PeerHandle[],
 ): Promise<MemoryRow[]> {
-  const [host, subscriber] = cluster.peers;
   await host.client.createTopic(STALL_TOPIC);
   const apps = new ReportingApps(cluster.children);
   try {
@@ -243,7 +243,7 @@ export async function runStalledConsumer(
       sent += batch;
     }
     // Everything published has reached the subscriber peer once its replica holds it.
-    await waitForReplica(cluster, messages);
+    await waitForReplica(messages);
     const after = { app: memoryOf(app.pid), peer: memoryOf(subscriber.process.pid) };
     const row = (
       id: string,
@@ -266,10 +266,10 @@ export async function runStalledConsumer(
     await apps.stop();
   }
 
-  async function waitForReplica(bench: BenchCluster, count: number): Promise<void> {
+  async function waitForReplica(count: number): Promise<void> {
     const deadline = Date.now() + sizes.memoryMaxMs;
     for (;;) {
-      const { subscribed } = await bench.peers[1].client.listTopics();
+      const { subscribed } = await subscriber.client.listTopics();
       const held = subscribed.find((entry) => entry.topic === STALL_TOPIC)?.nextOffset ?? 0;
       if (held >= count) return;
       if (Date.now() > deadline)
