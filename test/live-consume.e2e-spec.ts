@@ -4,7 +4,8 @@
 // consumer durably, so a new stream, or one after the peer restarted,
 // resumes from them; heartbeats from the peer on an idle stream; and the
 // peer ending a stream by itself when its client goes away or goes silent;
-// with security on, streams over TLS only to a client allowed to subscribe.
+// with security on, streams over TLS only to a client allowed to subscribe,
+// and only while it is (a permissions reload ends one it no longer allows).
 import {
   ConsumedMessage,
   LiveConsumer,
@@ -200,20 +201,19 @@ describe('live consumption with security on', () => {
   let pki: TestPki;
   let cluster: SecureCluster;
   let alice: CertFiles;
+  const permissions = {
+    'client/alice': { allow: { subscribe: ['orders.*'], publish: ['orders.*'] } },
+    'client/bob': { allow: { create: ['>'], publish: ['>'] } },
+  };
 
   beforeAll(async () => {
     pki = new TestPki();
     alice = pki.client('alice');
     const bob = pki.client('bob');
-    cluster = await startSecureCluster(1, {
-      pki,
-      permissions: {
-        'client/alice': { allow: { subscribe: ['orders.*'], publish: ['orders.*'] } },
-        'client/bob': { allow: { create: ['>'], publish: ['>'] } },
-      },
-    });
-    await cluster.peerClient(0, bob).createTopic('orders.eu');
-    await cluster.peerClient(0, bob).createTopic('billing');
+    cluster = await startSecureCluster(1, { pki, permissions });
+    for (const topic of ['orders.eu', 'orders.us', 'billing']) {
+      await cluster.peerClient(0, bob).createTopic(topic);
+    }
   });
 
   afterAll(async () => {
@@ -247,6 +247,51 @@ describe('live consumption with security on', () => {
       expect(errors[0].code).toBe('FORBIDDEN');
     } finally {
       await Promise.all([allowed.close(), refused.close()]);
+    }
+  });
+
+  it('ends a running stream with FORBIDDEN once a reloaded permissions file no longer lets its client subscribe', async () => {
+    const peer = cluster.peerClient(0, alice);
+    const service = cluster.peers[0].process;
+    const received: string[] = [];
+    const errors: PubSubError[] = [];
+    const stream = peer.consume(
+      { topic: 'orders.us', consumer: 'revoked' },
+      {
+        message: (message) => {
+          received.push(message.message);
+          stream.ack(message.offset);
+        },
+        error: (error) => errors.push(error),
+      },
+    );
+    stream.start();
+    try {
+      await peer.publish('orders.us', 'while allowed');
+      await waitFor(() => received.includes('while allowed'));
+      const mark = service.output.length;
+      cluster.writePermissions({
+        ...permissions,
+        'client/alice': { allow: { publish: ['orders.*'] } },
+      });
+      service.signal('SIGHUP');
+      await service.waitForLog(/reloaded permissions for \d+ principal/, mark);
+      // Allowed when it started, it does not run on past the reload.
+      await waitFor(() => errors.length > 0);
+      expect(errors[0].code).toBe('FORBIDDEN');
+      await service.waitForLog(/client\/alice may no longer subscribe to it/, mark);
+      await peer.publish('orders.us', 'after the reload');
+      await expect(peer.pull('orders.us', { consumer: 'other' })).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      expect(received).not.toContain('after the reload');
+    } finally {
+      await stream.close();
+      // The other test expects the file as it was.
+      const mark = service.output.length;
+      cluster.writePermissions(permissions);
+      service.signal('SIGHUP');
+      await service.waitForLog(/reloaded permissions for \d+ principal/, mark);
     }
   });
 });

@@ -4,14 +4,16 @@ import {
   ConsumeAckResult,
   ConsumeFrame,
   DEFAULT_CONSUME_HEARTBEAT_MS,
+  ForbiddenError,
   NotSubscribedError,
+  Principal,
   PubSubError,
   PulledMessage,
   StaleEpochError,
   ValidationFailedError,
 } from '@p2p-pubsub/protocol';
 import { ConsumeAckDto, ConsumeDto } from '@p2p-pubsub/protocol/dto';
-import type { ClientConnection } from '@p2p-pubsub/server';
+import { ClientConnection, Permissions, Security } from '@p2p-pubsub/server';
 import { Observable, Subscriber } from 'rxjs';
 import { LogStore, StoredTopic } from '../log/log-store';
 import { PeerConfig } from '../peer.config';
@@ -28,6 +30,8 @@ interface LiveStream {
   topic: string;
   /** Without one, the stream keeps no position on the peer. */
   consumer: string | undefined;
+  /** Who opened it, with security on: a permissions reload that no longer lets it subscribe ends it. */
+  caller: Principal | undefined;
   /** The incarnation of the topic it reads: another one (deleted, created again) ends it. */
   stored: StoredTopic;
   credit: number;
@@ -69,9 +73,11 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
     @Inject(PeerConfig) private readonly config: PeerConfig,
     private readonly store: LogStore,
     private readonly consumers: ConsumersService,
+    private readonly security: Security,
   ) {}
 
   onModuleInit(): void {
+    this.security.onPermissionsReloaded((permissions) => this.recheck(permissions));
     this.store.onAppend((topic) => {
       for (const stream of this.byTopic.get(topic) ?? []) this.schedulePump(stream);
     });
@@ -93,9 +99,13 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
   /**
    * The stream for `dto`, which ends when `connection` (the client's)
    * closes; without one (a caller inside this process) only by the other
-   * causes.
+   * causes. `caller` is who opened it, with security on.
    */
-  consume(dto: ConsumeDto, connection?: ClientConnection): Observable<ConsumeFrame> {
+  consume(
+    dto: ConsumeDto,
+    connection?: ClientConnection,
+    caller?: Principal,
+  ): Observable<ConsumeFrame> {
     return new Observable<ConsumeFrame>((subscriber) => {
       const stored = this.store.get(dto.topic);
       if (!stored) {
@@ -115,6 +125,7 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
         id: dto.stream,
         topic: dto.topic,
         consumer: dto.consumer,
+        caller,
         stored,
         credit: dto.credit,
         heartbeatMs,
@@ -204,6 +215,20 @@ export class ConsumeService implements OnModuleInit, OnModuleDestroy {
       ...(dto.consumer !== undefined && { consumer: dto.consumer }),
       nextOffset,
     };
+  }
+
+  /**
+   * A stream was allowed when it started; after a reload it runs on only
+   * while its caller may still subscribe to its topic (the guard's rule),
+   * else it ends with FORBIDDEN, as its next `consume` would.
+   */
+  private recheck(permissions: Permissions): void {
+    for (const stream of Array.from(this.streams.values())) {
+      const { caller, topic } = stream;
+      if (!caller || permissions.allows(caller.id, 'subscribe', topic)) continue;
+      const refusal = new ForbiddenError(`${caller.id} may not subscribe on topic '${topic}'`);
+      this.end(stream, `${caller.id} may no longer subscribe to it`, refusal);
+    }
   }
 
   /**

@@ -41,6 +41,7 @@ export class Security {
   private readonly logger = new Logger('Security');
   private server?: TlsServer;
   private outgoing?: SecureContext;
+  private readonly permissionsListeners = new Set<(permissions: Permissions) => void>();
 
   private constructor(
     readonly settings: SecuritySettings,
@@ -80,6 +81,16 @@ export class Security {
 
   get permissions(): Permissions {
     return this.currentPermissions;
+  }
+
+  /**
+   * Runs `listener` after each reload that took a new permissions file: what
+   * was allowed once and runs on (a live stream) is checked again there.
+   * Returns its unregistration.
+   */
+  onPermissionsReloaded(listener: (permissions: Permissions) => void): () => void {
+    this.permissionsListeners.add(listener);
+    return () => this.permissionsListeners.delete(listener);
   }
 
   /** The client a token authenticates under the permissions file as it is now. */
@@ -201,6 +212,7 @@ export class Security {
     try {
       this.currentPermissions = readPermissions(this.settings);
       this.logger.log(`reloaded ${this.permissionsSummary()}`);
+      for (const listener of this.permissionsListeners) listener(this.currentPermissions);
     } catch (error) {
       this.logger.error(
         `permissions not reloaded, the previous ones stay in use: ${(error as Error).message}`,
