@@ -8,7 +8,7 @@ import { PeerClient, RpcConnection, expectServer } from '@p2p-pubsub/client';
 import { ErrorCodes, IndexerPatterns, PeerPatterns } from '@p2p-pubsub/protocol';
 import { execFile } from 'child_process';
 import { readFileSync } from 'fs';
-import { connect as connectTcp } from 'net';
+import { Socket, connect as connectTcp } from 'net';
 import { connect as connectTls } from 'tls';
 import { promisify } from 'util';
 import { expectCode } from './support/expect-error';
@@ -151,36 +151,35 @@ describe('TLS and identities with security on', () => {
     await client.close();
   });
 
-  it('cuts a connection whose TLS handshake does not finish in time, with a log line', async () => {
-    const peer = cluster.peers[0].process;
-    const mark = peer.output.length;
-    const socket = connectTcp(peerPort(), '127.0.0.1');
+  /**
+   * Waits for the first peer to cut `socket` and to log why (`why`, plain
+   * text), naming the client's address.
+   */
+  async function expectCut(socket: Socket, why: string, mark: number): Promise<void> {
     socket.on('error', () => undefined);
     const closed = new Promise((resolve) => socket.once('close', resolve));
-    await waitFor(() => closed.then(() => true), { what: 'the silent connection to be cut' });
-    const line = await peer.waitForLog(
-      /refused a connection from .*: its TLS handshake did not finish within 1000 ms/,
+    await waitFor(() => closed.then(() => true), { what: `the connection to be cut (${why})` });
+    const line = await cluster.peers[0].process.waitForLog(
+      new RegExp(`refused a connection from .*: ${why}`),
       mark,
     );
     expect(line).toMatch(/refused a connection from 127\.0\.0\.1:\d+/);
+  }
+
+  it('cuts a connection whose TLS handshake does not finish in time, with a log line', async () => {
+    const mark = cluster.peers[0].process.output.length;
+    const socket = connectTcp(peerPort(), '127.0.0.1');
+    await expectCut(socket, 'its TLS handshake did not finish within 1000 ms', mark);
   });
 
   it('cuts a TLS connection that sends no request in time', async () => {
-    const peer = cluster.peers[0].process;
-    const mark = peer.output.length;
+    const mark = cluster.peers[0].process.output.length;
     const socket = connectTls({
       ...pki.tls(pki.client('alice')),
       host: '127.0.0.1',
       port: peerPort(),
     });
-    socket.on('error', () => undefined);
-    const closed = new Promise((resolve) => socket.once('close', resolve));
-    await waitFor(() => closed.then(() => true), { what: 'the idle TLS connection to be cut' });
-    const line = await peer.waitForLog(
-      /refused a connection from .*: no request within 1000 ms of the TLS handshake/,
-      mark,
-    );
-    expect(line).toMatch(/refused a connection from 127\.0\.0\.1:\d+/);
+    await expectCut(socket, 'no request within 1000 ms of the TLS handshake', mark);
   });
 
   it('refuses TLS older than 1.3', async () => {

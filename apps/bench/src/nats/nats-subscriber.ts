@@ -3,8 +3,8 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { LIFELINE_ENV, watchLifeline } from '@p2p-pubsub/launcher';
-import { ReceiptReporter, report } from '../subscribers/receipt-reporter';
+import { ReceiptReporter } from '../subscribers/receipt-reporter';
+import { runSubscriber } from '../subscribers/subscriber-process';
 import { NATS_FAN_OUT_SUBJECT } from './nats-fan-out.constants';
 
 @Controller()
@@ -26,22 +26,14 @@ class SubscriberModule {}
  * for fan-out. Started by the bench with an IPC channel; the server's URL is
  * its only argument.
  */
-async function main(): Promise<void> {
-  watchLifeline(process.env[LIFELINE_ENV], () => process.kill(process.pid, 'SIGTERM'));
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(SubscriberModule, {
-    transport: Transport.NATS,
-    options: { servers: [process.argv[2]] },
-    logger: ['error', 'warn'],
-  });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  await app.listen();
+runSubscriber(
+  () =>
+    NestFactory.createMicroservice<MicroserviceOptions>(SubscriberModule, {
+      transport: Transport.NATS,
+      options: { servers: [process.argv[2]] },
+      logger: ['error', 'warn'],
+    }),
   // The subscription is registered with the server once a flush returns,
   // so nothing the bench publishes after 'ready' can miss this subscriber.
-  await app.unwrap<NatsConnection>().flush();
-  report({ type: 'ready' });
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+  (app) => app.unwrap<NatsConnection>().flush(),
+);

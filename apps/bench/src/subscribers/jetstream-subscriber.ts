@@ -5,7 +5,8 @@ import { CustomTransportStrategy, EventPattern, Payload, Server } from '@nestjs/
 import { ConsumerMessages, jetstream } from '@nats-io/jetstream';
 import { NatsConnection, connect } from '@nats-io/transport-node';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { ReceiptReporter, report } from './receipt-reporter';
+import { ReceiptReporter } from './receipt-reporter';
+import { runSubscriber } from './subscriber-process';
 import { JETSTREAM_STREAM, JETSTREAM_SUBJECT } from './subscriber.constants';
 
 /**
@@ -68,18 +69,10 @@ class FanOutController {
 class SubscriberModule {}
 
 /** One Nest application of the JetStream fan-out. Arguments: the server's URL, the durable consumer. */
-async function main(): Promise<void> {
-  const [url, durable] = process.argv.slice(2);
-  const app = await NestFactory.createMicroservice(SubscriberModule, {
+const [url, durable] = process.argv.slice(2);
+runSubscriber(() =>
+  NestFactory.createMicroservice(SubscriberModule, {
     strategy: new JetStreamServer(url, durable),
     logger: ['error', 'warn'],
-  });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  await app.listen();
-  report({ type: 'ready' });
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+  }),
+);

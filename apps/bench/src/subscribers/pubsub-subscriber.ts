@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { PubSubServer } from '@p2p-pubsub/client/nest';
 import { ReceiptReporter, report } from './receipt-reporter';
+import { runSubscriber } from './subscriber-process';
 import { PUBSUB_FAN_OUT_TOPIC, STALL_TOPIC } from './subscriber.constants';
 
 @Controller()
@@ -43,19 +44,11 @@ class SubscriberModule {
  * its own peer, as a user's would. Arguments: the peer (host:port), then
  * `fanout` or `stall`.
  */
-async function main(): Promise<void> {
-  const [peer, mode = 'fanout'] = process.argv.slice(2);
-  const app = await NestFactory.createMicroservice(SubscriberModule.for(mode), {
+const [peer, mode = 'fanout'] = process.argv.slice(2);
+// listen() resolves once the topic's consume stream has started.
+runSubscriber(() =>
+  NestFactory.createMicroservice(SubscriberModule.for(mode), {
     strategy: new PubSubServer({ peer, consumer: 'bench', credit: 256 }),
     logger: ['error', 'warn'],
-  });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  // Resolves once the topic's consume stream has started.
-  await app.listen();
-  report({ type: 'ready' });
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+  }),
+);
